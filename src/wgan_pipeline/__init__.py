@@ -1,0 +1,4 @@
+"""wgan-pipeline
+"""
+
+__version__ = "0.1"

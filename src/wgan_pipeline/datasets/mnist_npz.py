@@ -1,0 +1,203 @@
+"""MNIST in Keras' ``mnist.npz`` layout: downloaded once with a checksum, or placed by hand.
+
+The file holds ``x_train`` uint8 (60000, 28, 28), ``y_train`` uint8 (60000,), ``x_test`` uint8
+(10000, 28, 28) and ``y_test`` uint8 (10000,). When it is missing, ``load`` downloads it from
+``url`` to a temporary file beside it, checks the file's SHA-256 and its arrays, and only then
+moves it into place. A file that is already there is never overwritten: it is validated and
+either accepted or refused with a message that names it, says what is wrong and how to fix it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import tempfile
+import urllib.request
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from kedro.io import AbstractDataset, DatasetError
+
+logger = logging.getLogger(__name__)
+
+KERAS_MNIST_URL = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/mnist.npz"
+# SHA-256 of the file at KERAS_MNIST_URL (the value keras.datasets.mnist checks).
+KERAS_MNIST_SHA256 = "731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1"
+
+# Array name -> (shape, number of classes for labels or None for images).
+MNIST_LAYOUT: dict[str, tuple[tuple[int, ...], int | None]] = {
+    "x_train": ((60000, 28, 28), None),
+    "y_train": ((60000,), 10),
+    "x_test": ((10000, 28, 28), None),
+    "y_test": ((10000,), 10),
+}
+
+
+class MnistFileError(DatasetError):
+    """The MNIST file is missing, unreadable or not MNIST; the message says how to fix it."""
+
+
+class MnistNpzDataset(AbstractDataset[None, dict[str, np.ndarray]]):
+    """Read-only Kedro dataset for MNIST in Keras' npz layout, downloading it when missing.
+
+    Example catalog entry::
+
+        mnist_raw:
+          type: wgan_pipeline.datasets.MnistNpzDataset
+          filepath: data/01_raw/mnist.npz
+    """
+
+    def __init__(
+        self,
+        *,
+        filepath: str,
+        url: str | None = KERAS_MNIST_URL,
+        sha256: str | None = KERAS_MNIST_SHA256,
+        layout: dict[str, tuple[tuple[int, ...], int | None]] | None = None,
+        timeout_s: float = 60.0,
+        metadata: dict[str, Any] | None = None,
+    ) -> None:
+        """
+        Args:
+            filepath: Local path of the npz file (the raw-data cache).
+            url: Where to download the file when it is missing; ``None`` disables downloads.
+            sha256: Expected SHA-256 of a downloaded file; ``None`` skips the file check
+                (the arrays are validated either way).
+            layout: Expected arrays as ``{name: (shape, n_classes or None)}``; MNIST's by default.
+            timeout_s: Socket timeout of the download.
+            metadata: Free-form metadata (kedro-viz shows the layer from here).
+        """
+        self._filepath = Path(filepath)
+        self._url = url
+        self._sha256 = sha256
+        self._layout = {
+            key: (tuple(shape), n_classes) for key, (shape, n_classes) in (layout or MNIST_LAYOUT).items()
+        }
+        self._timeout_s = timeout_s
+        self.metadata = metadata
+
+    def load(self) -> dict[str, np.ndarray]:
+        if not self._filepath.exists():
+            self._download()
+        return read_mnist_npz(self._filepath, self._layout)
+
+    def save(self, data: None) -> None:
+        raise DatasetError(
+            f"{type(self).__name__} is read-only: raw MNIST at '{self._filepath}' is never "
+            "overwritten by the pipeline."
+        )
+
+    def _exists(self) -> bool:
+        return self._filepath.exists()
+
+    def _describe(self) -> dict[str, Any]:
+        return {"filepath": str(self._filepath), "url": self._url}
+
+    def _download(self) -> None:
+        target = self._filepath
+        if not self._url:
+            raise MnistFileError(
+                f"MNIST file '{target}' does not exist and downloading is disabled (url is "
+                f"null). Place an mnist.npz in Keras' layout there, e.g. `cp mnist.npz {target}`."
+            )
+        target.parent.mkdir(parents=True, exist_ok=True)
+        # Download beside the target so the final rename is atomic and a crash leaves no
+        # half-written file under the real name.
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+        tmp = Path(tmp_name)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                digest = _fetch(self._url, out, self._timeout_s)
+            if self._sha256 and digest != self._sha256:
+                raise MnistFileError(
+                    f"The file downloaded from {self._url} for '{target}' has SHA-256 {digest}, "
+                    f"expected {self._sha256}; it was discarded. The download was corrupted or "
+                    "the server sent another file: run again, or place a good mnist.npz at "
+                    f"'{target}' by hand."
+                )
+            read_mnist_npz(tmp, self._layout, source=f"{self._url} (downloaded for '{target}')")
+            os.replace(tmp, target)
+            logger.info("Downloaded MNIST to '%s' (SHA-256 %s).", target, digest)
+        finally:
+            tmp.unlink(missing_ok=True)
+
+
+def _fetch(url: str, out, timeout_s: float) -> str:
+    """Stream ``url`` into the open file ``out`` with a progress bar; return the SHA-256."""
+    from tqdm.auto import tqdm
+
+    digest = hashlib.sha256()
+    try:
+        with urllib.request.urlopen(url, timeout=timeout_s) as response:  # noqa: S310
+            total = int(response.headers.get("Content-Length") or 0) or None
+            with tqdm(total=total, unit="B", unit_scale=True, desc="Downloading MNIST") as bar:
+                while chunk := response.read(1 << 20):
+                    out.write(chunk)
+                    digest.update(chunk)
+                    bar.update(len(chunk))
+    except OSError as exc:  # URLError, HTTPError and socket timeouts are all OSErrors
+        raise MnistFileError(
+            f"Could not download MNIST from {url}: {exc}. Check the network connection, or "
+            "place an mnist.npz in Keras' layout at the dataset's filepath by hand."
+        ) from exc
+    return digest.hexdigest()
+
+
+def read_mnist_npz(
+    path: Path,
+    layout: dict[str, tuple[tuple[int, ...], int | None]] = MNIST_LAYOUT,
+    source: str | None = None,
+) -> dict[str, np.ndarray]:
+    """Read and validate an npz in Keras' MNIST layout; raise MnistFileError naming the fault."""
+    name = source or f"'{path}'"
+    fix = (
+        f"Delete or move it away to have the project download MNIST again, or replace it "
+        f"with a good mnist.npz in Keras' layout (arrays {', '.join(layout)})."
+    )
+    if path.stat().st_size == 0:
+        raise MnistFileError(f"MNIST file {name} is empty. {fix}")
+    if not zipfile.is_zipfile(path):
+        raise MnistFileError(f"MNIST file {name} is not an npz (zip) archive. {fix}")
+    arrays: dict[str, np.ndarray] = {}
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            missing = [key for key in layout if key not in npz.files]
+            if missing:
+                raise MnistFileError(
+                    f"MNIST file {name} lacks the arrays {missing} (it has {npz.files}). {fix}"
+                )
+            for key in layout:
+                arrays[key] = npz[key]
+    except MnistFileError:
+        raise
+    except ValueError as exc:
+        if "allow_pickle" in str(exc):
+            raise MnistFileError(
+                f"MNIST file {name} holds object (pickled) arrays, which are never loaded "
+                f"because unpickling can run arbitrary code. {fix}"
+            ) from exc
+        raise MnistFileError(f"MNIST file {name} cannot be read: {exc}. {fix}") from exc
+    except (OSError, EOFError, zipfile.BadZipFile, KeyError) as exc:
+        raise MnistFileError(
+            f"MNIST file {name} is truncated or corrupt ({type(exc).__name__}: {exc}). {fix}"
+        ) from exc
+
+    for key, (shape, n_classes) in layout.items():
+        array = arrays[key]
+        if array.dtype != np.uint8:
+            raise MnistFileError(
+                f"MNIST file {name}: array '{key}' has dtype {array.dtype}, expected uint8. {fix}"
+            )
+        if array.shape != shape:
+            raise MnistFileError(
+                f"MNIST file {name}: array '{key}' has shape {array.shape}, expected {shape}. {fix}"
+            )
+        if n_classes is not None and array.size and int(array.max()) >= n_classes:
+            raise MnistFileError(
+                f"MNIST file {name}: labels in '{key}' range over [{int(array.min())}, "
+                f"{int(array.max())}], expected digits 0..{n_classes - 1}. {fix}"
+            )
+    return arrays

@@ -1,0 +1,5 @@
+"""Raw MNIST -> training images scaled to [-1, 1]."""
+
+from .pipeline import create_pipeline
+
+__all__ = ["create_pipeline"]

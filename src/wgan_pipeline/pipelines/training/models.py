@@ -1,0 +1,54 @@
+"""The chapter's generator and critic, layer for layer (see docs in README, "The models")."""
+
+from __future__ import annotations
+
+import keras
+from keras import layers
+
+IMAGE_SHAPE = (28, 28, 1)
+
+
+def build_generator(latent_dim: int = 100, *, name: str = "generator") -> keras.Model:
+    """Noise (latent_dim,) -> image (28, 28, 1) in [-1, 1].
+
+    Dense(1024) tanh -> Dense(128*7*7) tanh -> Reshape(7, 7, 128) -> UpSampling2D(2)
+    -> Conv2D(64, 5, same) tanh -> UpSampling2D(2) -> Conv2D(1, 5, same) tanh.
+    6,738,689 parameters for latent_dim=100. No batch normalisation, as in the chapter.
+    """
+    if latent_dim < 1:
+        raise ValueError(f"latent_dim must be a positive integer, got {latent_dim!r}")
+    return keras.Sequential(
+        [
+            keras.Input((latent_dim,), name="noise"),
+            layers.Dense(1024, activation="tanh", name="dense_1"),
+            layers.Dense(128 * 7 * 7, activation="tanh", name="dense_2"),
+            layers.Reshape((7, 7, 128), name="reshape"),
+            layers.UpSampling2D(2, name="upsample_1"),
+            layers.Conv2D(64, 5, padding="same", activation="tanh", name="conv_1"),
+            layers.UpSampling2D(2, name="upsample_2"),
+            layers.Conv2D(1, 5, padding="same", activation="tanh", name="conv_2"),
+        ],
+        name=name,
+    )
+
+
+def build_critic(*, name: str = "critic") -> keras.Model:
+    """Image (28, 28, 1) -> one unbounded score per image (no sigmoid: a Wasserstein critic).
+
+    Three Conv2D(3x3, stride 2, same) + LeakyReLU(0.2) with 64, 32, 16 filters, a Conv2D(1, 3x3)
+    and global average pooling. 23,873 parameters; no batch normalisation.
+    """
+    return keras.Sequential(
+        [
+            keras.Input(IMAGE_SHAPE, name="image"),
+            layers.Conv2D(64, 3, strides=2, padding="same", name="conv_1"),
+            layers.LeakyReLU(0.2, name="lrelu_1"),
+            layers.Conv2D(32, 3, strides=2, padding="same", name="conv_2"),
+            layers.LeakyReLU(0.2, name="lrelu_2"),
+            layers.Conv2D(16, 3, strides=2, padding="same", name="conv_3"),
+            layers.LeakyReLU(0.2, name="lrelu_3"),
+            layers.Conv2D(1, 3, padding="same", name="conv_4"),
+            layers.GlobalAveragePooling2D(name="score"),
+        ],
+        name=name,
+    )

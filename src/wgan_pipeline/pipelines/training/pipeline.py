@@ -1,0 +1,16 @@
+from kedro.pipeline import Node, Pipeline
+
+from .nodes import train_wgan
+
+
+def create_pipeline(**kwargs) -> Pipeline:
+    return Pipeline(
+        [
+            Node(
+                train_wgan,
+                inputs=["training_images", "params:training"],
+                outputs=["generator", "critic", "training_history"],
+                name="train_wgan",
+            ),
+        ]
+    )

@@ -1,0 +1,33 @@
+"""Project settings: the MLflow hook and two config resolvers.
+
+See https://docs.kedro.org/en/stable/configure/configuration_basics/ for what can be set here.
+"""
+
+from importlib.metadata import version
+from pathlib import Path
+
+from kedro.config import OmegaConfigLoader
+from kedro.utils import find_kedro_project
+
+from wgan_pipeline.hooks import ProjectMlflowHook
+
+
+def _project_root() -> str:
+    """The Kedro project holding the working directory, so `mlflow.db` is found from notebooks/ too."""
+    return str(find_kedro_project(Path.cwd()) or Path.cwd())
+
+
+# kedro-mlflow's own hook is replaced by a subclass that logs typed (pydantic) parameter
+# groups flattened and tags each run with the Kedro env and git commit (see hooks.py).
+HOOKS = (ProjectMlflowHook(),)
+DISABLE_HOOKS_FOR_PLUGINS = ("kedro_mlflow",)
+
+CONFIG_LOADER_CLASS = OmegaConfigLoader
+CONFIG_LOADER_ARGS = {
+    "base_env": "base",
+    "default_run_env": "local",
+    "custom_resolvers": {
+        "project_root": _project_root,
+        "pkg_version": version,  # ${pkg_version:keras} -> "3.15.1", for pinned requirements
+    },
+}
