@@ -15,6 +15,7 @@ import os
 import tempfile
 import urllib.request
 import zipfile
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -111,7 +112,7 @@ class MnistNpzDataset(AbstractDataset[None, dict[str, np.ndarray]]):
         try:
             with os.fdopen(fd, "wb") as out:
                 digest = _fetch(self._url, out, self._timeout_s)
-            if self._sha256 and digest != self._sha256:
+            if self._sha256 and digest != self._sha256.lower():
                 raise MnistFileError(
                     f"The file downloaded from {self._url} for '{target}' has SHA-256 {digest}, "
                     f"expected {self._sha256}; it was discarded. The download was corrupted or "
@@ -119,6 +120,9 @@ class MnistNpzDataset(AbstractDataset[None, dict[str, np.ndarray]]):
                     f"'{target}' by hand."
                 )
             read_mnist_npz(tmp, self._layout, source=f"{self._url} (downloaded for '{target}')")
+            umask = os.umask(0)
+            os.umask(umask)
+            tmp.chmod(0o666 & ~umask)  # mkstemp makes it owner-only; give it a normal file's mode
             os.replace(tmp, target)
             logger.info("Downloaded MNIST to '%s' (SHA-256 %s).", target, digest)
         finally:
@@ -153,14 +157,19 @@ def read_mnist_npz(
 ) -> dict[str, np.ndarray]:
     """Read and validate an npz in Keras' MNIST layout; raise MnistFileError naming the fault."""
     name = source or f"'{path}'"
-    fix = (
-        f"Delete or move it away to have the project download MNIST again, or replace it "
-        f"with a good mnist.npz in Keras' layout (arrays {', '.join(layout)})."
-    )
+    if source:  # a download: it is discarded, never kept
+        fix = "It was discarded: run again, or place a good mnist.npz at the filepath by hand."
+    else:
+        fix = (
+            f"Delete or move it away to have the project download MNIST again, or replace it "
+            f"with a good mnist.npz in Keras' layout (arrays {', '.join(layout)})."
+        )
     if path.stat().st_size == 0:
         raise MnistFileError(f"MNIST file {name} is empty. {fix}")
     if not zipfile.is_zipfile(path):
-        raise MnistFileError(f"MNIST file {name} is not an npz (zip) archive. {fix}")
+        raise MnistFileError(
+            f"MNIST file {name} is not an npz (zip) archive, or is truncated. {fix}"
+        )
     arrays: dict[str, np.ndarray] = {}
     try:
         with np.load(path, allow_pickle=False) as npz:
@@ -180,7 +189,7 @@ def read_mnist_npz(
                 f"because unpickling can run arbitrary code. {fix}"
             ) from exc
         raise MnistFileError(f"MNIST file {name} cannot be read: {exc}. {fix}") from exc
-    except (OSError, EOFError, zipfile.BadZipFile, KeyError) as exc:
+    except (OSError, EOFError, zipfile.BadZipFile, zlib.error, KeyError) as exc:
         raise MnistFileError(
             f"MNIST file {name} is truncated or corrupt ({type(exc).__name__}: {exc}). {fix}"
         ) from exc

@@ -83,7 +83,8 @@ class WGAN(keras.Model):
         for weight in self.critic.trainable_weights:
             weight.assign(ops.clip(weight, -self.clip_value, self.clip_value))
 
-    def train_step(self, real_images):
+    def train_step(self, data):
+        real_images, _, _ = keras.utils.unpack_x_y_sample_weight(data)  # images only, no labels
         batch_size = ops.shape(real_images)[0] // self.n_critic
 
         # 1. n_critic times: a critic update on a real batch and a generated one, then clip.

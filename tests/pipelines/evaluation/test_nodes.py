@@ -1,0 +1,52 @@
+import numpy as np
+import pytest
+from pydantic import ValidationError
+
+from wgan_pipeline.pipelines.evaluation.nodes import (
+    EvaluationParams,
+    generate_samples,
+    make_sample_grid,
+)
+from wgan_pipeline.pipelines.training.models import build_generator
+from wgan_pipeline.samples import image_grid, latent_noise
+
+
+def test_samples_are_pixels_and_reproducible_from_the_seed():
+    generator = build_generator(100)
+    params = EvaluationParams(seed=7, n_samples=12, batch_size=5)
+    first = generate_samples(generator, params, "uniform")
+    assert first.dtype == np.uint8 and first.shape == (12, 28, 28)
+    np.testing.assert_array_equal(first, generate_samples(generator, params, "uniform"))
+    other = generate_samples(generator, params.model_copy(update={"seed": 8}), "uniform")
+    assert not np.array_equal(first, other)
+
+
+def test_grid_image_lays_out_rows_by_rows_samples_magnified():
+    samples = np.full((30, 28, 28), 255, np.uint8)
+    image = make_sample_grid(samples, EvaluationParams(grid_rows=5, grid_scale=2))
+    side = (5 * (28 + 2) + 2) * 2
+    assert image.mode == "L" and image.size == (side, side)
+    pixels = np.asarray(image)
+    assert pixels[0, 0] == 0 and pixels[4, 4] == 255  # padding, then a white digit
+
+
+def test_image_grid_accepts_scaled_floats_and_partial_rows():
+    grid = image_grid(np.ones((3, 4, 4, 1), np.float32), rows=2, pad=1)
+    assert grid.shape == (2 * 5 + 1, 2 * 5 + 1)
+    assert grid.sum() == 3 * 16 * 255
+    with pytest.raises(ValueError, match="non-empty batch"):
+        image_grid(np.zeros((0, 4, 4)))
+
+
+def test_latent_noise_kinds():
+    uniform = latent_noise(1000, 8, "uniform", seed=0)
+    assert uniform.dtype == np.float32 and uniform.min() >= -1 and uniform.max() <= 1
+    assert abs(latent_noise(1000, 8, "normal", seed=0).std() - 1) < 0.05
+    np.testing.assert_array_equal(uniform, latent_noise(1000, 8, "uniform", seed=0))
+    with pytest.raises(ValueError, match="uniform' or 'normal"):
+        latent_noise(1, 1, "cauchy")
+
+
+def test_evaluation_params_forbid_unknown_keys():
+    with pytest.raises(ValidationError, match="n_sample"):
+        EvaluationParams.model_validate({"n_sample": 10})

@@ -1,0 +1,92 @@
+"""The WGAN step: the constraint holds and both networks move the way the paper says."""
+
+import keras
+import numpy as np
+import pytest
+from keras import ops
+
+from wgan_pipeline.pipelines.training.models import build_critic, build_generator
+from wgan_pipeline.pipelines.training.wgan import WGAN
+
+BATCH = 32
+
+
+def make_wgan(critic_lr=5e-5, generator_lr=5e-5, clip_value=0.1, n_critic=1, seed=0):
+    keras.utils.set_random_seed(seed)
+    wgan = WGAN(
+        build_generator(100), build_critic(), latent_dim=100, clip_value=clip_value,
+        n_critic=n_critic, seed=seed,
+    )  # fmt: skip
+    wgan.compile(keras.optimizers.RMSprop(critic_lr), keras.optimizers.RMSprop(generator_lr))
+    return wgan
+
+
+def real_batch(n=BATCH, seed=0):
+    """Stroke-like real images: mostly -1 background with +1 bars, unlike untrained G output."""
+    rng = np.random.default_rng(seed)
+    images = -np.ones((n, 28, 28, 1), np.float32)
+    for i in range(n):
+        row = rng.integers(4, 20)
+        images[i, row : row + 6, 6:22] = 1.0
+    return images
+
+
+def test_every_critic_weight_is_clipped_after_a_step():
+    wgan = make_wgan(critic_lr=0.05, clip_value=0.01)  # big steps push weights past c
+    wgan.train_on_batch(real_batch())
+    weights = [ops.convert_to_numpy(w) for w in wgan.critic.trainable_weights]
+    assert max(np.abs(w).max() for w in weights) <= 0.01
+    # and the constraint is active, not vacuous: some weights sit on the boundary
+    assert any(np.isclose(np.abs(w), 0.01).any() for w in weights)
+
+
+def test_generator_step_raises_the_critics_score_of_fakes():
+    """Generator loss is -mean D(G(z)) (label of *real* images): one update, critic frozen
+    (its learning rate 0), must raise mean D(G(z)). The chapter's text, training G with the
+    fake label, would lower it."""
+    wgan = make_wgan(critic_lr=0.0, generator_lr=1e-4, clip_value=1.0)
+    noise = np.random.default_rng(1).uniform(-1, 1, (256, 100)).astype(np.float32)
+
+    def fake_score():
+        return float(ops.mean(wgan.critic(wgan.generator(noise))))
+
+    before = fake_score()
+    critic_before = [ops.convert_to_numpy(w) for w in wgan.critic.weights]
+    wgan.train_on_batch(real_batch())
+    for w, w0 in zip(wgan.critic.weights, critic_before):  # the critic really stayed fixed
+        np.testing.assert_array_equal(ops.convert_to_numpy(w), w0)
+    assert fake_score() > before
+
+
+def test_critic_step_raises_the_wasserstein_estimate():
+    """Critic loss is mean D(fake) - mean D(real): one update, generator frozen, must raise
+    mean D(real) - mean D(fake)."""
+    wgan = make_wgan(critic_lr=1e-4, generator_lr=0.0)
+    wgan.clip_critic_weights()  # as training does first, so only the update moves the critic
+    real = real_batch()
+    fake = wgan.generator(np.random.default_rng(2).uniform(-1, 1, (256, 100)).astype(np.float32))
+
+    def estimate():
+        return float(ops.mean(wgan.critic(real)) - ops.mean(wgan.critic(fake)))
+
+    before = estimate()
+    wgan.train_on_batch(real)
+    assert estimate() > before
+
+
+def test_n_critic_updates_per_generator_update():
+    wgan = make_wgan(n_critic=3)
+    logs = wgan.train_on_batch(real_batch(3 * BATCH), return_dict=True)
+    assert int(wgan.critic_optimizer.iterations) == 3
+    assert int(wgan.generator_optimizer.iterations) == 1
+    assert logs["wasserstein_estimate"] == pytest.approx(-logs["critic_loss"])
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [({"clip_value": 0.0}, "clip_value"), ({"n_critic": 0}, "n_critic"), ({"noise": "x"}, "noise")],
+)
+def test_wgan_refuses_bad_settings(kwargs, message):
+    args = {"latent_dim": 100, "clip_value": 0.1, **kwargs}
+    with pytest.raises(ValueError, match=message):
+        WGAN(build_generator(100), build_critic(), **args)
