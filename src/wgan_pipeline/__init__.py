@@ -1,4 +1,3 @@
-"""wgan-pipeline
-"""
+"""wgan-pipeline"""
 
 __version__ = "0.1"

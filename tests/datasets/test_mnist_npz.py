@@ -14,7 +14,6 @@ import os
 import socket
 import threading
 import zipfile
-import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 

@@ -60,15 +60,20 @@ def test_data_processing_and_training_slice(pipelines, tiny_mnist):
     # Intermediate datasets are released once consumed: assert on the free outputs.
     out = run(
         pipelines["data_processing"] + pipelines["training"],
-        {"mnist_raw": tiny_mnist, "params:data": DataParams(max_train_images=48),
-         "params:training": TRAINING},  # fmt: skip
+        {
+            "mnist_raw": tiny_mnist,
+            "params:data": DataParams(max_train_images=48),
+            "params:training": TRAINING,
+        },  # fmt: skip
         ["generator", "critic", "training_history"],
     )
     assert isinstance(out["generator"], keras.Model) and isinstance(out["critic"], keras.Model)
     assert max(np.abs(w).max() for w in out["critic"].get_weights()) <= np.float32(0.05)
     history: pd.DataFrame = out["training_history"]
     assert list(history["epoch"]) == [1, 2]
-    assert {"critic_loss", "generator_loss", "wasserstein_estimate", "epoch_seconds"} <= set(history)
+    assert {"critic_loss", "generator_loss", "wasserstein_estimate", "epoch_seconds"} <= set(
+        history
+    )
     np.testing.assert_allclose(history["wasserstein_estimate"], -history["critic_loss"], rtol=1e-6)
 
 

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 from kedro.io import AbstractDataset, DatasetError
+from tqdm.auto import tqdm
 
 logger = logging.getLogger(__name__)
 
@@ -75,7 +76,8 @@ class MnistNpzDataset(AbstractDataset[None, dict[str, np.ndarray]]):
         self._url = url
         self._sha256 = sha256
         self._layout = {
-            key: (tuple(shape), n_classes) for key, (shape, n_classes) in (layout or MNIST_LAYOUT).items()
+            key: (tuple(shape), n_classes)
+            for key, (shape, n_classes) in (layout or MNIST_LAYOUT).items()
         }
         self._timeout_s = timeout_s
         self.metadata = metadata
@@ -107,7 +109,9 @@ class MnistNpzDataset(AbstractDataset[None, dict[str, np.ndarray]]):
         target.parent.mkdir(parents=True, exist_ok=True)
         # Download beside the target so the final rename is atomic and a crash leaves no
         # half-written file under the real name.
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+        fd, tmp_name = tempfile.mkstemp(
+            prefix=f".{target.name}.", suffix=".part", dir=target.parent
+        )
         tmp = Path(tmp_name)
         try:
             with os.fdopen(fd, "wb") as out:
@@ -131,8 +135,6 @@ class MnistNpzDataset(AbstractDataset[None, dict[str, np.ndarray]]):
 
 def _fetch(url: str, out, timeout_s: float) -> str:
     """Stream ``url`` into the open file ``out`` with a progress bar; return the SHA-256."""
-    from tqdm.auto import tqdm
-
     digest = hashlib.sha256()
     try:
         with urllib.request.urlopen(url, timeout=timeout_s) as response:  # noqa: S310
@@ -155,45 +157,19 @@ def read_mnist_npz(
     layout: dict[str, tuple[tuple[int, ...], int | None]] = MNIST_LAYOUT,
     source: str | None = None,
 ) -> dict[str, np.ndarray]:
-    """Read and validate an npz in Keras' MNIST layout; raise MnistFileError naming the fault."""
+    """Read and validate an npz in Keras' MNIST layout; raise MnistFileError naming the fault.
+
+    ``source`` describes a download being checked (it is discarded when refused).
+    """
     name = source or f"'{path}'"
-    if source:  # a download: it is discarded, never kept
+    if source:
         fix = "It was discarded: run again, or place a good mnist.npz at the filepath by hand."
     else:
         fix = (
             f"Delete or move it away to have the project download MNIST again, or replace it "
             f"with a good mnist.npz in Keras' layout (arrays {', '.join(layout)})."
         )
-    if path.stat().st_size == 0:
-        raise MnistFileError(f"MNIST file {name} is empty. {fix}")
-    if not zipfile.is_zipfile(path):
-        raise MnistFileError(
-            f"MNIST file {name} is not an npz (zip) archive, or is truncated. {fix}"
-        )
-    arrays: dict[str, np.ndarray] = {}
-    try:
-        with np.load(path, allow_pickle=False) as npz:
-            missing = [key for key in layout if key not in npz.files]
-            if missing:
-                raise MnistFileError(
-                    f"MNIST file {name} lacks the arrays {missing} (it has {npz.files}). {fix}"
-                )
-            for key in layout:
-                arrays[key] = npz[key]
-    except MnistFileError:
-        raise
-    except ValueError as exc:
-        if "allow_pickle" in str(exc):
-            raise MnistFileError(
-                f"MNIST file {name} holds object (pickled) arrays, which are never loaded "
-                f"because unpickling can run arbitrary code. {fix}"
-            ) from exc
-        raise MnistFileError(f"MNIST file {name} cannot be read: {exc}. {fix}") from exc
-    except (OSError, EOFError, zipfile.BadZipFile, zlib.error, KeyError) as exc:
-        raise MnistFileError(
-            f"MNIST file {name} is truncated or corrupt ({type(exc).__name__}: {exc}). {fix}"
-        ) from exc
-
+    arrays = _read_arrays(path, list(layout), name, fix)
     for key, (shape, n_classes) in layout.items():
         array = arrays[key]
         if array.dtype != np.uint8:
@@ -210,3 +186,32 @@ def read_mnist_npz(
                 f"{int(array.max())}], expected digits 0..{n_classes - 1}. {fix}"
             )
     return arrays
+
+
+def _read_arrays(path: Path, keys: list[str], name: str, fix: str) -> dict[str, np.ndarray]:
+    """The named arrays of the npz at ``path``, never unpickling anything."""
+    if path.stat().st_size == 0:
+        raise MnistFileError(f"MNIST file {name} is empty. {fix}")
+    if not zipfile.is_zipfile(path):
+        raise MnistFileError(
+            f"MNIST file {name} is not an npz (zip) archive, or is truncated. {fix}"
+        )
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            missing = [key for key in keys if key not in npz.files]
+            if missing:
+                raise MnistFileError(
+                    f"MNIST file {name} lacks the arrays {missing} (it has {npz.files}). {fix}"
+                )
+            return {key: npz[key] for key in keys}
+    except ValueError as exc:
+        if "allow_pickle" in str(exc):
+            raise MnistFileError(
+                f"MNIST file {name} holds object (pickled) arrays, which are never loaded "
+                f"because unpickling can run arbitrary code. {fix}"
+            ) from exc
+        raise MnistFileError(f"MNIST file {name} cannot be read: {exc}. {fix}") from exc
+    except (OSError, EOFError, zipfile.BadZipFile, zlib.error, KeyError) as exc:
+        raise MnistFileError(
+            f"MNIST file {name} is truncated or corrupt ({type(exc).__name__}: {exc}). {fix}"
+        ) from exc

@@ -9,7 +9,9 @@ def test_generator_is_the_chapters():
     generator = build_generator(100)
     assert generator.count_params() == 6_738_689
     assert generator.output_shape == (None, 28, 28, 1)
-    kinds = [(type(layer).__name__, getattr(layer, "activation", None)) for layer in generator.layers]
+    kinds = [
+        (type(layer).__name__, getattr(layer, "activation", None)) for layer in generator.layers
+    ]
     assert [k for k, _ in kinds] == [
         "Dense", "Dense", "Reshape", "UpSampling2D", "Conv2D", "UpSampling2D", "Conv2D",
     ]  # fmt: skip

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from wgan_pipeline.params import Params
 
 
-class DataParams(BaseModel):
+class DataParams(Params):
     """``params:data``; checked by Kedro before any node runs."""
-
-    model_config = ConfigDict(extra="forbid", strict=True)
 
     max_train_images: int | None = Field(
         default=None, ge=1, description="Use only the first N training images (null: all)."

@@ -7,16 +7,15 @@ from typing import Literal
 import keras
 import numpy as np
 from PIL import Image
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
+from wgan_pipeline.params import Params
 from wgan_pipeline.pipelines.data_processing.nodes import unscale_images
 from wgan_pipeline.samples import image_grid, latent_noise
 
 
-class EvaluationParams(BaseModel):
+class EvaluationParams(Params):
     """``params:evaluation``; checked by Kedro before any node runs."""
-
-    model_config = ConfigDict(extra="forbid", strict=True)
 
     seed: int = Field(1234, ge=0, description="Seed of the fixed noise the samples come from.")
     n_samples: int = Field(10000, ge=1, description="How many digits to generate.")

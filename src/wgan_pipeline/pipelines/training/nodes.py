@@ -10,8 +10,9 @@ import keras
 import numpy as np
 import pandas as pd
 import tensorflow as tf
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
+from wgan_pipeline.params import Params
 from wgan_pipeline.samples import latent_noise
 
 from .callbacks import EpochTimer, MlflowLiveLogger
@@ -21,10 +22,8 @@ from .wgan import WGAN
 logger = logging.getLogger(__name__)
 
 
-class TrainingParams(BaseModel):
+class TrainingParams(Params):
     """``params:training``; checked by Kedro before any node runs. Defaults are the chapter's."""
-
-    model_config = ConfigDict(extra="forbid", strict=True)
 
     seed: int = Field(0, ge=0, description="Seeds weights, noise and data order.")
     latent_dim: int = Field(100, ge=1, description="Size of the generator's noise input.")

@@ -1,0 +1,75 @@
+"""Every parameter group refuses bad values with a message naming the key and what is allowed."""
+
+import pytest
+import yaml
+from pydantic import ValidationError
+
+from wgan_pipeline.pipelines.data_processing.nodes import DataParams
+from wgan_pipeline.pipelines.evaluation.nodes import EvaluationParams
+from wgan_pipeline.pipelines.training.nodes import TrainingParams
+
+from .conftest import PROJECT_ROOT
+
+SCHEMAS = {"data": DataParams, "training": TrainingParams, "evaluation": EvaluationParams}
+
+
+def base_groups() -> dict:
+    groups = {}
+    for path in (PROJECT_ROOT / "conf" / "base").glob("parameters_*.yml"):
+        groups |= yaml.safe_load(path.read_text())
+    return groups
+
+
+def test_base_config_is_the_chapters_and_matches_the_schema_defaults():
+    groups = base_groups()
+    assert set(groups) == set(SCHEMAS)
+    for name, schema in SCHEMAS.items():
+        assert schema.model_validate(groups[name]) == schema(), name
+    training = groups["training"]
+    chapter = {"latent_dim": 100, "batch_size": 100, "epochs": 30, "n_critic": 1,
+               "clip_value": 0.1, "learning_rate": 5e-5, "noise": "uniform"}  # fmt: skip
+    assert {k: training[k] for k in chapter} == chapter
+    assert groups["data"]["max_train_images"] is None
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("epochs", 0, "greater than or equal to 1"),
+        ("epochs", "ten", "valid integer"),
+        ("epochs", "30", "valid integer"),  # strings are not numbers, even quoted digits
+        ("epochs", 2.5, "valid integer"),
+        ("batch_size", -100, "greater than or equal to 1"),
+        ("n_critic", 0, "greater than or equal to 1"),
+        ("clip_value", -0.1, "greater than 0"),
+        ("clip_value", 0, "greater than 0"),
+        ("clip_value", "0.1", "valid number"),
+        ("learning_rate", 0.0, "greater than 0"),
+        ("learning_rate", 2.0, "less than or equal to 1"),
+        ("latent_dim", 0, "greater than or equal to 1"),
+        ("seed", -1, "greater than or equal to 0"),
+        ("noise", "gaussian", "'uniform' or 'normal'"),
+        ("jit_compile", "yes", "valid boolean"),
+        ("steps_per_execution", 0, "greater than or equal to 1"),
+        ("grid_rows", 0, "greater than or equal to 1"),
+    ],
+)
+def test_training_params_refuse_bad_values(key, value, message):
+    with pytest.raises(ValidationError) as info:
+        TrainingParams.model_validate({key: value})
+    text = str(info.value)
+    assert key in text and message in text
+
+
+@pytest.mark.parametrize("schema", list(SCHEMAS.values()))
+def test_unknown_keys_are_named_with_the_allowed_ones(schema):
+    with pytest.raises(ValidationError) as info:
+        schema.model_validate({"not_a_key": 1})
+    text = str(info.value)
+    assert "unknown key(s) ['not_a_key']" in text
+    assert all(repr(field) in text for field in schema.model_fields)
+
+
+def test_params_are_frozen():
+    with pytest.raises(ValidationError):
+        TrainingParams().epochs = 3

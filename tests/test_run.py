@@ -1,0 +1,149 @@
+"""End to end: the real `kedro run` CLI in a fresh copy of the project, on the tiny `test` env."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import mlflow
+import numpy as np
+import pytest
+from PIL import Image
+
+from .conftest import PROJECT_ROOT, mnist_copy
+
+pytestmark = pytest.mark.e2e
+
+
+def kedro(project: Path, *args: str, timeout: int = 300) -> subprocess.CompletedProcess:
+    env = {**os.environ, "KEDRO_DISABLE_TELEMETRY": "1", "TF_CPP_MIN_LOG_LEVEL": "2"}
+    env.pop("MLFLOW_TRACKING_URI", None)
+    return subprocess.run(
+        [sys.executable, "-m", "kedro", *args],
+        check=False, cwd=project, env=env, capture_output=True, text=True, timeout=timeout,
+    )  # fmt: skip
+
+
+def make_project_copy(root: Path, with_mnist: bool = True) -> Path:
+    """pyproject.toml, conf/, src/ and an empty data/ tree, as a fresh clone has them, in git.
+
+    (The code that runs is the installed package; Kedro checks that src/ is there.)
+    """
+    project = root / "project"
+    project.mkdir()
+    shutil.copy(PROJECT_ROOT / "pyproject.toml", project)
+    shutil.copytree(
+        PROJECT_ROOT / "src",
+        project / "src",
+        ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"),
+    )
+    shutil.copytree(PROJECT_ROOT / "conf", project / "conf", ignore=shutil.ignore_patterns("local"))
+    (project / "conf" / "local").mkdir()
+    for layer in ("01_raw", "06_models", "07_model_output", "08_reporting"):
+        (project / "data" / layer).mkdir(parents=True)
+    if with_mnist:
+        shutil.copy(mnist_copy(), project / "data" / "01_raw" / "mnist.npz")
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t", "-C", str(project)]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "add", "pyproject.toml", "conf", "src"], check=True)
+    subprocess.run([*git, "commit", "-qm", "copy"], check=True)
+    return project
+
+
+def python_without_project(code: str, cwd: Path) -> str:
+    """Run ``code`` in a plain interpreter that imports nothing from the project."""
+    result = subprocess.run(
+        [sys.executable, "-c", code], check=False, cwd=cwd, capture_output=True, text=True, timeout=120,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result.stdout
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory) -> Path:
+    project = make_project_copy(tmp_path_factory.mktemp("e2e"))
+    result = kedro(project, "run", "--env", "test")
+    assert result.returncode == 0, (result.stdout + result.stderr)[-5000:]
+    return project
+
+
+def test_kedro_run_writes_models_that_load_without_the_project(finished_run, tmp_path):
+    models = finished_run / "data" / "06_models"
+    out = python_without_project(
+        "import keras, numpy as np\n"
+        f"g = keras.saving.load_model({str(models / 'generator.keras')!r}, safe_mode=True)\n"
+        f"d = keras.saving.load_model({str(models / 'critic.keras')!r}, safe_mode=True)\n"
+        "print(g.count_params(), d.count_params(), g.output_shape)\n"
+        "print(max(float(np.abs(w).max()) for w in d.get_weights()))\n",
+        cwd=tmp_path,
+    )
+    counts, max_weight = out.strip().splitlines()
+    assert counts == "6738689 23873 (None, 28, 28, 1)"
+    assert float(max_weight) <= np.float32(0.1)  # conf/base: clip_value 0.1
+
+
+def test_kedro_run_writes_samples_grid_and_history(finished_run):
+    samples = np.load(finished_run / "data" / "07_model_output" / "generated_samples.npy")
+    assert samples.shape == (100, 28, 28) and samples.dtype == np.uint8  # conf/test
+    grid = Image.open(finished_run / "data" / "08_reporting" / "sample_grid.png")
+    assert grid.size == ((4 * 30 + 2) * 2,) * 2
+    history = (finished_run / "data" / "08_reporting" / "training_history.csv").read_text()
+    assert history.splitlines()[0].startswith("epoch,")
+    assert len(history.splitlines()) == 1 + 2  # header + 2 epochs
+
+
+def test_kedro_run_is_one_finished_mlflow_run(finished_run):
+    client = mlflow.MlflowClient(tracking_uri=f"sqlite:///{finished_run / 'mlflow.db'}")
+    (experiment,) = [e for e in client.search_experiments() if e.name == "wgan_pipeline"]
+    (run,) = client.search_runs([experiment.experiment_id])
+    assert run.info.status == "FINISHED"
+    assert run.info.artifact_uri.startswith((finished_run / "mlruns").as_uri())
+
+    params = run.data.params
+    assert params["training.clip_value"] == "0.1" and params["training.epochs"] == "2"
+    assert params["data.max_train_images"] == "200" and params["training.n_critic"] == "1"
+    tags = run.data.tags
+    assert tags["kedro_env"] == "test" and len(tags["git_commit"]) == 40
+
+    for name in ("critic_loss", "generator_loss", "wasserstein_estimate"):
+        history = client.get_metric_history(run.info.run_id, name)
+        assert [m.step for m in history] == [1, 2], name
+        assert all(np.isfinite(m.value) for m in history)
+
+    artifacts = {a.path for a in client.list_artifacts(run.info.run_id)}
+    assert {"sample_grid.png", "training_history.csv", "samples"} <= artifacts
+    epochs = {a.path for a in client.list_artifacts(run.info.run_id, "samples")}
+    assert epochs == {"samples/epoch_001.png", "samples/epoch_002.png"}
+
+    (model,) = client.search_logged_models([experiment.experiment_id])
+    assert model.name == "generator" and model.source_run_id == run.info.run_id
+
+
+def test_mlflow_store_is_at_the_project_root(finished_run):
+    with sqlite3.connect(finished_run / "mlflow.db") as db:
+        assert db.execute("select count(*) from runs").fetchone() == (1,)
+    assert not (finished_run / "conf" / "mlflow.db").exists()
+
+
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        ("training.epochs=0", ["training", "epochs", "greater than or equal to 1"]),
+        ("training.epoch=3", ["unknown key(s) ['epoch']", "'epochs'"]),
+    ],
+)
+def test_bad_parameters_stop_the_run_before_any_node(tmp_path, params, expected):
+    project = make_project_copy(tmp_path, with_mnist=False)
+    result = kedro(project, "run", "--env", "test", "--params", params, timeout=120)
+    output = " ".join((result.stdout + result.stderr).split())  # undo rich's line wrapping
+    assert result.returncode != 0
+    assert "Parameter validation failed" in output
+    for text in expected:
+        assert text in output
+    assert "Running node" not in output
+    assert not any((project / "data").rglob("*.*"))  # nothing downloaded or written
