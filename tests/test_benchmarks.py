@@ -1,0 +1,29 @@
+"""The speed benchmark runs (its short mode, a few steps): it is measured by hand, never timed here."""
+
+import json
+import subprocess
+import sys
+
+from .conftest import PROJECT_ROOT, mnist_copy
+
+
+def test_benchmark_quick_mode_writes_its_table(tmp_path):
+    out = tmp_path / "bench.json"
+    result = subprocess.run(
+        [sys.executable, str(PROJECT_ROOT / "benchmarks" / "train_speed.py"), "--quick",
+         "--mnist", str(mnist_copy()), "--out", str(out)],
+        capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "project step, UpSampleConv2D" in result.stdout
+    report = json.loads(out.read_text())
+    summary = report["summary"]
+    assert summary["attainable_gflops"] > 0
+    for name in ("plain", "fused"):
+        assert summary[name]["steps_per_s"] > 0 and summary[name]["peak_rss_mb"] > 0
+    # FLOP counts are exact arithmetic on the models, not timings: the chapter's step is about
+    # 40 GFLOP, and UpSampleConv2D cuts the generator's convolutions to 9/25.
+    fused = report["results"]["project_fused"]
+    assert 39 < fused["nominal_gflop_per_step"] < 41
+    assert 18 < fused["executed_gflop_per_step"] < 20
+    assert report["results"]["project_plain"]["executed_gflop_per_step"] == fused["nominal_gflop_per_step"]
