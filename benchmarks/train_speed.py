@@ -176,7 +176,9 @@ def phase_callbacks(args) -> dict:
     logs = {"critic_loss": 0.1, "generator_loss": 0.2, "wasserstein_estimate": -0.1}
     with tempfile.TemporaryDirectory() as tmp:
         mlflow.set_tracking_uri(f"sqlite:///{tmp}/mlflow.db")
-        with mlflow.start_run():
+        # artifacts in the temporary folder too, not in an mlruns/ of the working directory
+        experiment = mlflow.create_experiment("benchmark", artifact_location=Path(tmp).as_uri())
+        with mlflow.start_run(experiment_id=experiment):
             times = []
             for epoch in range(4):
                 start = time.perf_counter()

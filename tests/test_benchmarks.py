@@ -26,4 +26,7 @@ def test_benchmark_quick_mode_writes_its_table(tmp_path):
     fused = report["results"]["project_fused"]
     assert 39 < fused["nominal_gflop_per_step"] < 41
     assert 18 < fused["executed_gflop_per_step"] < 20
-    assert report["results"]["project_plain"]["executed_gflop_per_step"] == fused["nominal_gflop_per_step"]
+    assert (
+        report["results"]["project_plain"]["executed_gflop_per_step"]
+        == fused["nominal_gflop_per_step"]
+    )

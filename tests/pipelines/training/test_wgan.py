@@ -6,6 +6,7 @@ import pytest
 from keras import ops
 
 from wgan_pipeline.pipelines.training.models import build_critic, build_generator
+from wgan_pipeline.pipelines.training.nodes import make_dataset
 from wgan_pipeline.pipelines.training.wgan import WGAN
 
 BATCH = 32
@@ -90,3 +91,17 @@ def test_wgan_refuses_bad_settings(kwargs, message):
     args = {"latent_dim": 100, "clip_value": 0.1, **kwargs}
     with pytest.raises(ValueError, match=message):
         WGAN(build_generator(100), build_critic(), **args)
+
+
+def test_dataset_batches_are_full_shuffled_and_reshuffled():
+    images = np.arange(10, dtype=np.float32).reshape(10, 1, 1, 1)
+    dataset = make_dataset(images, batch_size=4, seed=0)
+    epochs = [np.concatenate([b.numpy().ravel() for b in dataset]) for _ in range(2)]
+    assert all(len(e) == 8 for e in epochs)  # 2 full batches, the remainder dropped
+    assert len(set(epochs[0])) == 8 and set(epochs[0]) <= set(range(10))
+    assert not np.array_equal(epochs[0], epochs[1])  # a new order every epoch
+
+
+def test_too_few_images_for_one_batch_is_explained():
+    with pytest.raises(ValueError, match="fewer than one batch of 50.*data.max_train_images"):
+        make_dataset(np.zeros((10, 28, 28, 1), np.float32), batch_size=50, seed=0)
