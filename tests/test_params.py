@@ -2,11 +2,13 @@
 
 import pytest
 import yaml
+from kedro.config import OmegaConfigLoader
 from pydantic import ValidationError
 
 from wgan_pipeline.pipelines.data_processing.nodes import DataParams
 from wgan_pipeline.pipelines.evaluation.nodes import EvaluationParams
 from wgan_pipeline.pipelines.training.nodes import TrainingParams
+from wgan_pipeline.settings import CONFIG_LOADER_ARGS
 
 from .conftest import PROJECT_ROOT
 
@@ -73,3 +75,16 @@ def test_unknown_keys_are_named_with_the_allowed_ones(schema):
 def test_params_are_frozen():
     with pytest.raises(ValidationError):
         TrainingParams().epochs = 3
+
+
+@pytest.mark.parametrize("env", ["quick", "test"])
+def test_environments_override_single_keys_and_keep_the_rest(env):
+    """conf/<env> changes only what it names: every other key still comes from conf/base."""
+    loader = OmegaConfigLoader(str(PROJECT_ROOT / "conf"), env=env, **CONFIG_LOADER_ARGS)
+    params = loader["parameters"]
+    base = base_groups()
+    overrides = yaml.safe_load((PROJECT_ROOT / "conf" / env / "parameters.yml").read_text())
+    for group, values in base.items():
+        assert set(params[group]) == set(values), group
+        for key, value in values.items():
+            assert params[group][key] == overrides.get(group, {}).get(key, value), (group, key)

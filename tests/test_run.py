@@ -147,3 +147,12 @@ def test_bad_parameters_stop_the_run_before_any_node(tmp_path, params, expected)
         assert text in output
     assert "Running node" not in output
     assert not any((project / "data").rglob("*.*"))  # nothing downloaded or written
+
+
+def test_slices_reuse_what_the_run_wrote(finished_run):
+    """`--pipeline evaluation` reads the saved generator, `--nodes` the saved samples; the
+    environment's overrides keep every other key of conf/base (soft merge). Runs last: it adds
+    MLflow runs to the store the tests above count."""
+    for args in (["--pipeline", "evaluation"], ["--nodes", "make_sample_grid"]):
+        result = kedro(finished_run, "run", "--env", "test", *args)
+        assert result.returncode == 0, (result.stdout + result.stderr)[-5000:]

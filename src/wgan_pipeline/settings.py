@@ -26,6 +26,9 @@ CONFIG_LOADER_CLASS = OmegaConfigLoader
 CONFIG_LOADER_ARGS = {
     "base_env": "base",
     "default_run_env": "local",
+    # conf/<env>/ overrides single keys (training.epochs) and keeps the rest of conf/base;
+    # Kedro's default would replace the whole `training` group.
+    "merge_strategy": {"parameters": "soft"},
     "custom_resolvers": {
         "project_root": _project_root,
         "pkg_version": version,  # ${pkg_version:keras} -> "3.15.1", for pinned requirements
