@@ -20,7 +20,13 @@ pytestmark = pytest.mark.e2e
 
 
 def kedro(project: Path, *args: str, timeout: int = 300) -> subprocess.CompletedProcess:
-    env = {**os.environ, "KEDRO_DISABLE_TELEMETRY": "1", "TF_CPP_MIN_LOG_LEVEL": "2"}
+    # COLUMNS: a wide console, so rich does not break long paths in messages
+    env = {
+        **os.environ,
+        "KEDRO_DISABLE_TELEMETRY": "1",
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+        "COLUMNS": "400",
+    }
     env.pop("MLFLOW_TRACKING_URI", None)
     return subprocess.run(
         [sys.executable, "-m", "kedro", *args],
@@ -156,3 +162,19 @@ def test_slices_reuse_what_the_run_wrote(finished_run):
     for args in (["--pipeline", "evaluation"], ["--nodes", "make_sample_grid"]):
         result = kedro(finished_run, "run", "--env", "test", *args)
         assert result.returncode == 0, (result.stdout + result.stderr)[-5000:]
+
+
+def test_a_bad_mnist_file_stops_the_run_and_is_kept(tmp_path):
+    """A truncated data/01_raw/mnist.npz: exit non-zero, a message naming the file, the fault
+    and the fix, and the file exactly as it was (never downloaded over)."""
+    project = make_project_copy(tmp_path)
+    raw = project / "data" / "01_raw" / "mnist.npz"
+    raw.write_bytes(raw.read_bytes()[:1000])
+    before = raw.read_bytes()
+    result = kedro(project, "run", "--env", "test", timeout=120)
+    output = " ".join((result.stdout + result.stderr).split())
+    assert result.returncode != 0
+    assert "data/01_raw/mnist.npz" in output and "truncated" in output
+    assert "Delete or move it away" in output
+    assert raw.read_bytes() == before
+    assert not any((project / "data" / "06_models").iterdir())
