@@ -7,6 +7,8 @@ from typing import Literal
 
 import numpy as np
 
+from wgan_pipeline.pipelines.data_processing.nodes import unscale_images
+
 
 def latent_noise(
     n: int, latent_dim: int, kind: Literal["uniform", "normal"] = "uniform", seed: int = 0
@@ -33,7 +35,7 @@ def image_grid(images: np.ndarray, rows: int | None = None, pad: int = 2) -> np.
     if images.ndim != 3 or len(images) == 0:
         raise ValueError(f"expected a non-empty batch of (N, H, W[, 1]) images, got {images.shape}")
     if images.dtype != np.uint8:
-        images = np.clip(np.rint(images * 127.5 + 127.5), 0, 255).astype(np.uint8)
+        images = unscale_images(images)
     n, h, w = images.shape
     rows = rows or max(1, math.isqrt(n))
     cols = math.ceil(n / rows)
