@@ -5,6 +5,7 @@ import yaml
 from kedro.config import OmegaConfigLoader
 from pydantic import ValidationError
 
+from wgan_pipeline.pipelines.classifier.nodes import ClassifierParams
 from wgan_pipeline.pipelines.data_processing.nodes import DataParams
 from wgan_pipeline.pipelines.evaluation.nodes import EvaluationParams
 from wgan_pipeline.pipelines.training.nodes import TrainingParams
@@ -12,7 +13,12 @@ from wgan_pipeline.settings import CONFIG_LOADER_ARGS
 
 from .conftest import PROJECT_ROOT
 
-SCHEMAS = {"data": DataParams, "training": TrainingParams, "evaluation": EvaluationParams}
+SCHEMAS = {
+    "data": DataParams,
+    "classifier": ClassifierParams,
+    "training": TrainingParams,
+    "evaluation": EvaluationParams,
+}
 
 
 def base_groups() -> dict:
@@ -29,7 +35,8 @@ def test_base_config_is_the_chapters_and_matches_the_schema_defaults():
         assert schema.model_validate(groups[name]) == schema(), name
     training = groups["training"]
     chapter = {"latent_dim": 100, "batch_size": 100, "epochs": 30, "n_critic": 1,
-               "clip_value": 0.1, "learning_rate": 5e-5, "noise": "uniform"}  # fmt: skip
+               "critic_schedule": "constant", "constraint": "clip", "clip_value": 0.1,
+               "optimizer": "rmsprop", "learning_rate": 5e-5, "noise": "uniform"}  # fmt: skip
     assert {k: training[k] for k in chapter} == chapter
     assert groups["data"]["max_train_images"] is None
 
@@ -54,6 +61,12 @@ def test_base_config_is_the_chapters_and_matches_the_schema_defaults():
         ("jit_compile", "yes", "valid boolean"),
         ("steps_per_execution", 0, "greater than or equal to 1"),
         ("grid_rows", 0, "greater than or equal to 1"),
+        ("constraint", "spectral_norm", "'clip' or 'gradient_penalty'"),
+        ("gp_weight", 0, "greater than 0"),
+        ("critic_schedule", "warmup", "'constant' or 'paper'"),
+        ("optimizer", "sgd", "'rmsprop' or 'adam'"),
+        ("beta_1", 1.0, "less than 1"),
+        ("beta_2", -0.1, "greater than or equal to 0"),
     ],
 )
 def test_training_params_refuse_bad_values(key, value, message):

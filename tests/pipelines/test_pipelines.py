@@ -9,6 +9,7 @@ from kedro.io import DataCatalog, MemoryDataset
 from kedro.runner import SequentialRunner
 
 from wgan_pipeline.pipeline_registry import register_pipelines
+from wgan_pipeline.pipelines.classifier.nodes import build_classifier
 from wgan_pipeline.pipelines.data_processing.nodes import DataParams
 from wgan_pipeline.pipelines.evaluation.nodes import EvaluationParams
 from wgan_pipeline.pipelines.training.nodes import TrainingParams
@@ -16,7 +17,10 @@ from wgan_pipeline.pipelines.training.nodes import TrainingParams
 from ..conftest import PROJECT_ROOT
 
 TRAINING = TrainingParams(batch_size=16, epochs=2, clip_value=0.05, grid_rows=2)
-EVALUATION = EvaluationParams(n_samples=9, grid_rows=3, batch_size=9)
+EVALUATION = EvaluationParams(
+    n_samples=30, grid_rows=3, batch_size=10, n_reference=20, interpolation_rows=2,
+    interpolation_steps=3, progress_digits=2, curve_window=3,
+)  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -35,15 +39,20 @@ def run(pipeline, inputs: dict, outputs: list[str]) -> dict:
     return {name: catalog.load(name) for name in outputs}
 
 
-def test_default_pipeline_is_the_three_in_order(pipelines):
-    assert {"data_processing", "training", "evaluation"} <= set(pipelines)
-    assert set(pipelines["__default__"].inputs()) == {
-        "mnist_raw", "params:data", "params:training", "params:training.noise",
-        "params:evaluation",
-    }  # fmt: skip
+def test_default_pipeline_is_the_four_in_order(pipelines):
+    assert {"data_processing", "training", "evaluation", "classifier", "gan"} <= set(pipelines)
+    params = {"params:data", "params:training", "params:training.noise", "params:evaluation"}
+    assert set(pipelines["__default__"].inputs()) == {"mnist_raw", "params:classifier", *params}
     order = [node.name for node in pipelines["__default__"].nodes]
     assert order.index("scale_training_images") < order.index("train_wgan")
     assert order.index("train_wgan") < order.index("generate_samples")
+    assert order.index("train_mnist_classifier") < order.index("judge_images")
+
+
+def test_gan_pipeline_reuses_the_saved_classifier(pipelines):
+    gan = pipelines["gan"]
+    assert "train_mnist_classifier" not in {node.name for node in gan.nodes}
+    assert "mnist_classifier" in gan.inputs()
 
 
 def test_data_processing_slice(pipelines, tiny_mnist):
@@ -65,7 +74,7 @@ def test_data_processing_and_training_slice(pipelines, tiny_mnist):
             "params:data": DataParams(max_train_images=48),
             "params:training": TRAINING,
         },  # fmt: skip
-        ["generator", "critic", "training_history"],
+        ["generator", "critic", "training_history", "training_steps", "epoch_samples"],
     )
     assert isinstance(out["generator"], keras.Model) and isinstance(out["critic"], keras.Model)
     assert max(np.abs(w).max() for w in out["critic"].get_weights()) <= np.float32(0.05)
@@ -75,6 +84,14 @@ def test_data_processing_and_training_slice(pipelines, tiny_mnist):
         history
     )
     np.testing.assert_allclose(history["wasserstein_estimate"], -history["critic_loss"], rtol=1e-6)
+    steps: pd.DataFrame = out["training_steps"]  # 48 images / 16 = 3 critic steps an epoch
+    assert list(steps["critic_step"]) == [1, 2, 3, 4, 5, 6]
+    assert list(steps["epoch"]) == [1, 1, 1, 2, 2, 2]
+    np.testing.assert_allclose(
+        steps.groupby("epoch")["wasserstein_estimate"].mean(), history["wasserstein_estimate"],
+        rtol=1e-5,
+    )  # fmt: skip
+    assert out["epoch_samples"].shape == (2, 4, 28, 28) and out["epoch_samples"].dtype == np.uint8
 
 
 @pytest.fixture
@@ -83,13 +100,35 @@ def small_generator():
                              keras.layers.Reshape((28, 28, 1))])  # fmt: skip
 
 
-def test_evaluation_slice(pipelines, small_generator):
-    inputs = {"generator": small_generator, "params:evaluation": EVALUATION,
-              "params:training.noise": "normal"}  # fmt: skip
-    out = run(pipelines["evaluation"], inputs, ["sample_grid", "generator_mlflow_model"])
+def test_evaluation_slice(pipelines, small_generator, tiny_mnist):
+    inputs = {
+        "generator": small_generator,
+        "mnist_classifier": build_classifier(feature_dim=8),
+        "mnist_raw": tiny_mnist,
+        "training_steps": pd.DataFrame(
+            {"critic_step": [1, 2, 3], "epoch": [1, 1, 2], "wasserstein_estimate": [0.3, 0.2, 0.1]}
+        ),
+        "epoch_samples": np.zeros((2, 4, 28, 28), np.uint8),
+        "params:evaluation": EVALUATION,
+        "params:training.noise": "normal",
+    }
+    # evaluation_metrics is consumed (and released) inside the run: check its MLflow copy.
+    outputs = ["sample_grid", "generator_mlflow_model", "evaluation_mlflow_metrics", "class_histogram", "wasserstein_curve",
+               "latent_interpolation", "training_progress"]  # fmt: skip
+    out = run(pipelines["evaluation"], inputs, outputs)
     assert out["sample_grid"].size == ((3 * 30 + 2) * 2,) * 2
     assert out["generator_mlflow_model"] is small_generator
+    metrics = out["evaluation_mlflow_metrics"]
+    images = {name: metrics[f"{name}.images"]["value"] for name in ("generated", "real", "noise")}
+    assert images == {"generated": 30, "real": 20, "noise": 20}
+    for name in ("fid", "mnist_score", "precision", "recall", "density", "coverage"):
+        assert np.isfinite(metrics[f"generated.{name}"]["value"])
+    assert out["latent_interpolation"].size == ((3 * 30 + 2) * 2, (2 * 30 + 2) * 2)
+    assert out["training_progress"].size == ((2 * 30 + 2) * 2,) * 2
+    assert {type(out[name]).__name__ for name in ("class_histogram", "wasserstein_curve")} == {
+        "Figure"
+    }
 
     samples = run(pipelines["evaluation"].only_nodes("generate_samples"), inputs,
                   ["generated_samples"])["generated_samples"]  # fmt: skip
-    assert samples.shape == (9, 28, 28) and samples.dtype == np.uint8
+    assert samples.shape == (30, 28, 28) and samples.dtype == np.uint8

@@ -3,6 +3,7 @@
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 from keras import ops
 
 from wgan_pipeline.pipelines.training.models import build_critic, build_generator
@@ -12,11 +13,11 @@ from wgan_pipeline.pipelines.training.wgan import WGAN
 BATCH = 32
 
 
-def make_wgan(critic_lr=5e-5, generator_lr=5e-5, clip_value=0.1, n_critic=1, seed=0):
+def make_wgan(critic_lr=5e-5, generator_lr=5e-5, clip_value=0.1, n_critic=1, seed=0, **kwargs):
     keras.utils.set_random_seed(seed)
     wgan = WGAN(
         build_generator(100), build_critic(), latent_dim=100, clip_value=clip_value,
-        n_critic=n_critic, seed=seed,
+        n_critic=n_critic, seed=seed, **kwargs,
     )  # fmt: skip
     wgan.compile(keras.optimizers.RMSprop(critic_lr), keras.optimizers.RMSprop(generator_lr))
     return wgan
@@ -76,16 +77,69 @@ def test_critic_step_raises_the_wasserstein_estimate():
 
 
 def test_n_critic_updates_per_generator_update():
+    """Each step is one critic update on a fresh real batch; every n_critic-th also updates G."""
     wgan = make_wgan(n_critic=3)
-    logs = wgan.train_on_batch(real_batch(3 * BATCH), return_dict=True)
-    assert int(wgan.critic_optimizer.iterations) == 3
-    assert int(wgan.generator_optimizer.iterations) == 1
+    updates = []
+    for seed in range(7):
+        logs = wgan.train_on_batch(real_batch(seed=seed), return_dict=True)
+        updates.append(
+            (int(wgan.critic_optimizer.iterations), int(wgan.generator_optimizer.iterations))
+        )
+    assert updates == [(1, 0), (2, 0), (3, 1), (4, 1), (5, 1), (6, 2), (7, 2)]
     assert logs["wasserstein_estimate"] == pytest.approx(-logs["critic_loss"])
 
 
 @pytest.mark.parametrize(
+    ("generator_updates", "due"), [(0, 100), (24, 100), (25, 5), (499, 5), (500, 100), (1000, 100)]
+)
+def test_paper_schedule_gives_100_critic_updates_first_and_every_500th(generator_updates, due):
+    wgan = make_wgan(n_critic=5, critic_schedule="paper")
+    wgan.generator_optimizer.iterations.assign(generator_updates)
+    assert int(wgan.critic_steps_due()) == due
+
+
+def test_gradient_penalty_is_each_interpolates_own_gradient_norm():
+    """The penalty from the one batched critic call equals mean((|grad D(x^)| - 1)^2) computed
+    image by image, and the Wasserstein term is unchanged by the interpolates."""
+    wgan = make_wgan(constraint="gradient_penalty")
+    real = real_batch(8)
+    fake = np.random.default_rng(3).uniform(-1, 1, (8, 28, 28, 1)).astype(np.float32)
+    mix = np.random.default_rng(4).uniform(0, 1, (8, 1, 1, 1)).astype(np.float32)
+    wasserstein, penalty = wgan.critic_terms(real, fake, mix)
+
+    norms = []
+    for interpolate in real + mix * (fake - real):
+        x = tf.convert_to_tensor(interpolate[np.newaxis])
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            score = wgan.critic(x)
+        norms.append(float(tf.norm(tape.gradient(score, x))))
+    assert float(penalty) == pytest.approx(np.mean((np.array(norms) - 1) ** 2), rel=1e-4)
+    expected = float(ops.mean(wgan.critic(real)) - ops.mean(wgan.critic(fake)))
+    assert float(wasserstein) == pytest.approx(expected, rel=1e-4, abs=1e-6)
+
+
+def test_gradient_penalty_mode_clips_nothing_and_reports_the_penalty():
+    wgan = make_wgan(critic_lr=0.05, clip_value=0.01, constraint="gradient_penalty")
+    logs = wgan.train_on_batch(real_batch(), return_dict=True)
+    weights = [ops.convert_to_numpy(w) for w in wgan.critic.trainable_weights]
+    assert max(np.abs(w).max() for w in weights) > 0.01
+    assert logs["gradient_penalty"] > 0
+    assert logs["critic_loss"] == pytest.approx(
+        -logs["wasserstein_estimate"] + 10 * logs["gradient_penalty"], rel=1e-4
+    )
+
+
+@pytest.mark.parametrize(
     ("kwargs", "message"),
-    [({"clip_value": 0.0}, "clip_value"), ({"n_critic": 0}, "n_critic"), ({"noise": "x"}, "noise")],
+    [
+        ({"clip_value": 0.0}, "clip_value"),
+        ({"n_critic": 0}, "n_critic"),
+        ({"noise": "x"}, "noise"),
+        ({"constraint": "spectral"}, "constraint"),
+        ({"constraint": "gradient_penalty", "gp_weight": 0}, "gp_weight"),
+        ({"critic_schedule": "x"}, "critic_schedule"),
+    ],
 )
 def test_wgan_refuses_bad_settings(kwargs, message):
     args = {"latent_dim": 100, "clip_value": 0.1, **kwargs}

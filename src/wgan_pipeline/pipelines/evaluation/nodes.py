@@ -1,4 +1,5 @@
-"""Draw digits from the trained generator, reproducibly, and lay them out for people."""
+"""Draw digits from the trained generator, judge them with the MNIST classifier against real
+digits (the floor) and uniform noise (the ceiling), and draw the pictures people look at."""
 
 from __future__ import annotations
 
@@ -6,12 +7,21 @@ from typing import Literal
 
 import keras
 import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
 from PIL import Image
 from pydantic import Field
 
 from wgan_pipeline.params import Params
-from wgan_pipeline.pipelines.data_processing.nodes import unscale_images
+from wgan_pipeline.pipelines.classifier.nodes import FEATURES
+from wgan_pipeline.pipelines.data_processing.nodes import scale_images, unscale_images
 from wgan_pipeline.samples import image_grid, latent_noise
+
+from .metrics import class_shares, frechet_distance, mnist_score, prdc
+
+# The image sets judged against MNIST's test set: generated digits, real training digits (the
+# floor: what a perfect generator would score) and uniform pixel noise (the ceiling).
+SETS = ("generated", "real", "noise")
 
 
 class EvaluationParams(Params):
@@ -21,7 +31,19 @@ class EvaluationParams(Params):
     n_samples: int = Field(10000, ge=1, description="How many digits to generate.")
     grid_rows: int = Field(10, ge=1, le=100, description="Rows (= columns) of the sample grid.")
     grid_scale: int = Field(2, ge=1, le=8, description="Pixel magnification of the grid image.")
-    batch_size: int = Field(500, ge=1, description="Images per generator call.")
+    batch_size: int = Field(500, ge=1, description="Images per generator or classifier call.")
+    n_reference: int = Field(
+        10000, ge=10, description="Real training images and noise images judged as references."
+    )
+    k_precision_recall: int = Field(3, ge=1, description="k of improved precision and recall.")
+    k_density_coverage: int = Field(5, ge=1, description="k of density and coverage.")
+    score_splits: int = Field(10, ge=1, description="Splits the MNIST score is averaged over.")
+    curve_window: int = Field(
+        101, ge=1, description="Critic steps in the median filter of the Wasserstein curve."
+    )
+    interpolation_rows: int = Field(8, ge=1, description="Latent walks in the strip.")
+    interpolation_steps: int = Field(10, ge=2, description="Images along each latent walk.")
+    progress_digits: int = Field(10, ge=1, description="Fixed-noise digits per epoch's row.")
 
 
 def generate_samples(
@@ -39,13 +61,151 @@ def generate_samples(
 def make_sample_grid(samples: np.ndarray, params: EvaluationParams) -> Image.Image:
     """The first grid_rows**2 samples as one greyscale image, magnified by grid_scale."""
     grid = image_grid(samples[: params.grid_rows**2], rows=params.grid_rows)
-    image = Image.fromarray(grid)  # 2-D uint8: greyscale ("L")
-    return image.resize(
-        (image.width * params.grid_scale, image.height * params.grid_scale), Image.NEAREST
-    )
+    return _magnified(grid, params.grid_scale)
 
 
 def export_generator(generator: keras.Model) -> keras.Model:
     """The trained generator, handed on unchanged: the catalog entry it goes to logs it to
     MLflow as a model (keras flavor) that can be served or loaded with ``mlflow.keras``."""
     return generator
+
+
+def judge_images(
+    classifier: keras.Model,
+    mnist: dict[str, np.ndarray],
+    generated_samples: np.ndarray,
+    params: EvaluationParams,
+) -> dict[str, dict[str, np.ndarray]]:
+    """Features (the classifier's penultimate layer) and class probabilities of MNIST's test
+    set (the reference) and of every set in ``SETS``; also the test labels, for the accuracy."""
+    rng = np.random.default_rng(params.seed)
+    n = params.n_reference
+    if len(mnist["x_train"]) < n:
+        raise ValueError(
+            f"evaluation.n_reference is {n} but MNIST has only {len(mnist['x_train'])} training "
+            "images: lower evaluation.n_reference."
+        )
+    images = {
+        "test": mnist["x_test"],
+        "generated": generated_samples,
+        "real": mnist["x_train"][:n],
+        "noise": rng.integers(0, 256, (n, 28, 28), dtype=np.uint8),
+    }
+    judge = keras.Model(
+        classifier.inputs, [classifier.get_layer(FEATURES).output, classifier.outputs[0]]
+    )
+    judged = {}
+    for name, pixels in images.items():
+        features, probabilities = judge.predict(
+            scale_images(pixels), batch_size=params.batch_size, verbose=0
+        )
+        judged[name] = {"features": features, "probabilities": probabilities}
+    judged["test"]["labels"] = mnist["y_test"]
+    return judged
+
+
+def score_sets(
+    judged: dict[str, dict[str, np.ndarray]], params: EvaluationParams
+) -> pd.DataFrame:
+    """One row per set in ``SETS``, each judged against the test set: classifier FID, MNIST
+    score, the predicted-class shares (and the rarest one's), precision/recall, density and
+    coverage. ``classifier_test_accuracy`` says how far to trust the judge."""
+    test = judged["test"]
+    accuracy = float(np.mean(test["probabilities"].argmax(axis=1) == test["labels"]))
+    rows = []
+    for name in SETS:
+        features, probabilities = judged[name]["features"], judged[name]["probabilities"]
+        score, score_std = mnist_score(probabilities, splits=params.score_splits)
+        shares = class_shares(probabilities)
+        rows.append(
+            {
+                "set": name,
+                "images": len(features),
+                "fid": frechet_distance(test["features"], features),
+                "mnist_score": score,
+                "mnist_score_std": score_std,
+                "rarest_class_share": float(shares.min()),
+                "commonest_class_share": float(shares.max()),
+                **prdc(
+                    test["features"],
+                    features,
+                    k_precision_recall=params.k_precision_recall,
+                    k_density_coverage=params.k_density_coverage,
+                ),
+                **{f"share_{digit}": float(share) for digit, share in enumerate(shares)},
+                "classifier_test_accuracy": accuracy,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def metrics_for_mlflow(metrics: pd.DataFrame) -> dict[str, dict[str, float]]:
+    """Every number of the table as an MLflow metric named ``<set>.<metric>``."""
+    return {
+        f"{row['set']}.{column}": {"value": float(row[column]), "step": 0}
+        for row in metrics.to_dict("records")
+        for column in metrics.columns
+        if column != "set"
+    }
+
+
+def plot_class_histogram(metrics: pd.DataFrame) -> Figure:
+    """Share of each predicted digit for generated, real and noise images; 10% is uniform."""
+    figure = Figure(figsize=(7, 3.2), layout="constrained")
+    axes = figure.subplots()
+    width = 0.8 / len(metrics)
+    digits = np.arange(10)
+    for i, row in enumerate(metrics.to_dict("records")):
+        shares = [row[f"share_{d}"] for d in digits]
+        axes.bar(digits + (i - (len(metrics) - 1) / 2) * width, shares, width, label=row["set"])
+    axes.axhline(0.1, color="black", linewidth=0.8, linestyle="--", label="uniform (10%)")
+    axes.set(xticks=digits, xlabel="predicted digit", ylabel="share of images")
+    axes.set_title("What the classifier sees in each set")
+    axes.legend(ncols=4, fontsize="small")
+    return figure
+
+
+def plot_wasserstein_curve(steps: pd.DataFrame, params: EvaluationParams) -> Figure:
+    """The critic's Wasserstein estimate at every critic step, raw and median-filtered, as the
+    WGAN paper plots it (it should fall as the samples improve)."""
+    figure = Figure(figsize=(7, 3.2), layout="constrained")
+    axes = figure.subplots()
+    estimate = steps["wasserstein_estimate"]
+    axes.plot(steps["critic_step"], estimate, color="tab:blue", alpha=0.3, linewidth=0.6, label="raw")
+    window = min(params.curve_window, len(estimate))
+    smooth = estimate.rolling(window, center=True, min_periods=1).median()
+    axes.plot(steps["critic_step"], smooth, color="tab:blue", label=f"median of {window} steps")
+    axes.set(xlabel="critic step", ylabel="mean D(real) - mean D(fake)")
+    axes.set_title("Wasserstein estimate during training")
+    axes.legend(fontsize="small")
+    return figure
+
+
+def interpolate_latent(
+    generator: keras.Model,
+    params: EvaluationParams,
+    noise_kind: Literal["uniform", "normal"],
+) -> Image.Image:
+    """Rows of digits along straight lines between random latent points: a smooth walk means
+    the generator has learned a continuous map rather than a lookup of memorised images."""
+    latent_dim = generator.input_shape[-1]
+    ends = latent_noise(2 * params.interpolation_rows, latent_dim, noise_kind, params.seed + 1)
+    start, end = ends[::2, np.newaxis], ends[1::2, np.newaxis]
+    t = np.linspace(0, 1, params.interpolation_steps, dtype=np.float32)[:, np.newaxis]
+    walk = (start + t * (end - start)).reshape(-1, latent_dim)
+    images = generator.predict(walk, batch_size=params.batch_size, verbose=0)
+    grid = image_grid(images, rows=params.interpolation_rows)
+    return _magnified(grid, params.grid_scale)
+
+
+def make_progress_strip(epoch_samples: np.ndarray, params: EvaluationParams) -> Image.Image:
+    """One row per epoch: the first ``progress_digits`` fixed-noise digits after that epoch."""
+    digits = epoch_samples[:, : params.progress_digits]
+    rows = len(digits)
+    grid = image_grid(digits.reshape(-1, *digits.shape[2:]), rows=rows)
+    return _magnified(grid, params.grid_scale)
+
+
+def _magnified(grid: np.ndarray, scale: int) -> Image.Image:
+    image = Image.fromarray(grid)  # 2-D uint8: greyscale ("L")
+    return image.resize((image.width * scale, image.height * scale), Image.NEAREST)

@@ -1,6 +1,17 @@
 from kedro.pipeline import Node, Pipeline
 
-from .nodes import export_generator, generate_samples, make_sample_grid
+from .nodes import (
+    export_generator,
+    generate_samples,
+    interpolate_latent,
+    judge_images,
+    make_progress_strip,
+    make_sample_grid,
+    metrics_for_mlflow,
+    plot_class_histogram,
+    plot_wasserstein_curve,
+    score_sets,
+)
 
 
 def create_pipeline(**kwargs) -> Pipeline:
@@ -17,6 +28,48 @@ def create_pipeline(**kwargs) -> Pipeline:
                 inputs=["generated_samples", "params:evaluation"],
                 outputs="sample_grid",
                 name="make_sample_grid",
+            ),
+            Node(
+                judge_images,
+                inputs=["mnist_classifier", "mnist_raw", "generated_samples", "params:evaluation"],
+                outputs="judged_images",
+                name="judge_images",
+            ),
+            Node(
+                score_sets,
+                inputs=["judged_images", "params:evaluation"],
+                outputs="evaluation_metrics",
+                name="score_sets",
+            ),
+            Node(
+                metrics_for_mlflow,
+                inputs="evaluation_metrics",
+                outputs="evaluation_mlflow_metrics",
+                name="log_metrics_to_mlflow",
+            ),
+            Node(
+                plot_class_histogram,
+                inputs="evaluation_metrics",
+                outputs="class_histogram",
+                name="plot_class_histogram",
+            ),
+            Node(
+                plot_wasserstein_curve,
+                inputs=["training_steps", "params:evaluation"],
+                outputs="wasserstein_curve",
+                name="plot_wasserstein_curve",
+            ),
+            Node(
+                interpolate_latent,
+                inputs=["generator", "params:evaluation", "params:training.noise"],
+                outputs="latent_interpolation",
+                name="interpolate_latent",
+            ),
+            Node(
+                make_progress_strip,
+                inputs=["epoch_samples", "params:evaluation"],
+                outputs="training_progress",
+                name="make_progress_strip",
             ),
             Node(
                 export_generator,

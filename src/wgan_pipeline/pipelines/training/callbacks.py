@@ -1,4 +1,4 @@
-"""What training reports while it runs: one Keras callback, logging to the active MLflow run."""
+"""What training records and reports while it runs: Keras callbacks, one logging to MLflow."""
 
 from __future__ import annotations
 
@@ -8,7 +8,9 @@ import time
 import keras
 import mlflow
 import numpy as np
+import pandas as pd
 
+from wgan_pipeline.pipelines.data_processing.nodes import unscale_images
 from wgan_pipeline.samples import image_grid
 
 logger = logging.getLogger(__name__)
@@ -25,16 +27,59 @@ class EpochTimer(keras.callbacks.Callback):
             logs["epoch_seconds"] = time.perf_counter() - self._start
 
 
+class StepHistory(keras.callbacks.Callback):
+    """Records each critic step's own Wasserstein estimate (the WGAN paper's training curve).
+
+    ``WGAN.train_step`` reports it as ``step_wasserstein_estimate``; it is taken out of the
+    epoch's logs, whose ``wasserstein_estimate`` is the epoch mean. With steps_per_execution
+    k > 1 Keras reports every k-th step only.
+    """
+
+    KEY = "step_wasserstein_estimate"
+
+    def on_train_begin(self, logs=None):
+        self.rows: list[tuple[int, int, float]] = []
+        self._epoch = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch + 1
+
+    def on_train_batch_end(self, batch, logs=None):
+        if logs and self.KEY in logs:
+            step = int(self.model.critic_optimizer.iterations.numpy())
+            self.rows.append((step, self._epoch, float(logs[self.KEY])))
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            logs.pop(self.KEY, None)
+
+    def to_frame(self) -> pd.DataFrame:
+        return pd.DataFrame(self.rows, columns=["critic_step", "epoch", "wasserstein_estimate"])
+
+
+class EpochSamples(keras.callbacks.Callback):
+    """After every epoch: the generator's digits from the same fixed noise, as uint8 pixels."""
+
+    def __init__(self, fixed_noise: np.ndarray):
+        super().__init__()
+        self.fixed_noise = fixed_noise
+        self.samples: list[np.ndarray] = []
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.samples.append(unscale_images(self.model.generator.predict_on_batch(self.fixed_noise)))
+
+
 class MlflowLiveLogger(keras.callbacks.Callback):
     """After every epoch: the epoch's metrics as MLflow metric histories (step = epoch number,
-    1-based) and a grid of samples from fixed noise as ``samples/epoch_NNN.png``.
+    1-based) and the latest fixed-noise samples as a grid ``samples/epoch_NNN.png``. Comes after
+    ``samples`` in the callback list.
 
     Does nothing when no MLflow run is active (tests, notebooks), so training never depends on it.
     """
 
-    def __init__(self, fixed_noise: np.ndarray, grid_rows: int, artifact_dir: str = "samples"):
+    def __init__(self, samples: EpochSamples, grid_rows: int, artifact_dir: str = "samples"):
         super().__init__()
-        self.fixed_noise = fixed_noise
+        self.samples = samples
         self.grid_rows = grid_rows
         self.artifact_dir = artifact_dir
 
@@ -44,6 +89,5 @@ class MlflowLiveLogger(keras.callbacks.Callback):
         step = epoch + 1
         metrics = {k: float(v) for k, v in (logs or {}).items() if np.isfinite(v)}
         mlflow.log_metrics(metrics, step=step)
-        samples = self.model.generator.predict_on_batch(self.fixed_noise)
-        grid = image_grid(samples, rows=self.grid_rows)
+        grid = image_grid(self.samples.samples[-1], rows=self.grid_rows)
         mlflow.log_image(grid, artifact_file=f"{self.artifact_dir}/epoch_{step:03d}.png")

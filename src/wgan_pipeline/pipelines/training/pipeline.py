@@ -9,7 +9,13 @@ def create_pipeline(**kwargs) -> Pipeline:
             Node(
                 train_wgan,
                 inputs=["training_images", "params:training"],
-                outputs=["generator", "critic", "training_history"],
+                outputs=[
+                    "generator",
+                    "critic",
+                    "training_history",
+                    "training_steps",
+                    "epoch_samples",
+                ],
                 name="train_wgan",
             ),
         ]

@@ -1,0 +1,5 @@
+"""The judge: an MNIST classifier whose penultimate layer is the feature space of the metrics."""
+
+from .pipeline import create_pipeline
+
+__all__ = ["create_pipeline"]

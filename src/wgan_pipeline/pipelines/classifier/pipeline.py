@@ -1,0 +1,16 @@
+from kedro.pipeline import Node, Pipeline
+
+from .nodes import train_mnist_classifier
+
+
+def create_pipeline(**kwargs) -> Pipeline:
+    return Pipeline(
+        [
+            Node(
+                train_mnist_classifier,
+                inputs=["mnist_raw", "params:classifier"],
+                outputs="mnist_classifier",
+                name="train_mnist_classifier",
+            ),
+        ]
+    )
