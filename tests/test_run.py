@@ -11,6 +11,7 @@ from pathlib import Path
 
 import mlflow
 import numpy as np
+import pandas as pd
 import pytest
 from PIL import Image
 
@@ -103,8 +104,26 @@ def test_kedro_run_writes_samples_grid_and_history(finished_run):
     assert len(history.splitlines()) == 1 + 2  # header + 2 epochs
 
 
-def test_kedro_run_is_one_finished_mlflow_run(finished_run):
-    client = mlflow.MlflowClient(tracking_uri=f"sqlite:///{finished_run / 'mlflow.db'}")
+def test_kedro_run_judges_the_samples_against_real_and_noise(finished_run):
+    """The evaluation table: generated, real (floor) and noise (ceiling) rows, judged by the
+    classifier the run trained and saved; and its pictures."""
+    reporting = finished_run / "data" / "08_reporting"
+    metrics = pd.read_csv(reporting / "evaluation_metrics.csv").set_index("set")
+    assert list(metrics.index) == ["generated", "real", "noise"]
+    assert list(metrics["images"]) == [100, 100, 100]  # conf/test
+    assert metrics.loc["real", "fid"] < metrics.loc["noise", "fid"]
+    shares = metrics[[f"share_{d}" for d in range(10)]].sum(axis=1)
+    np.testing.assert_allclose(shares, 1.0, atol=1e-9)
+    assert (finished_run / "data" / "06_models" / "mnist_classifier.keras").is_file()
+    for picture in ("class_histogram", "wasserstein_curve", "latent_interpolation",
+                    "training_progress"):  # fmt: skip
+        assert Image.open(reporting / f"{picture}.png").size > (100, 100), picture
+
+
+def test_kedro_run_is_one_finished_mlflow_run(finished_run, monkeypatch):
+    tracking_uri = f"sqlite:///{finished_run / 'mlflow.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", tracking_uri)  # for models:/ URIs below
+    client = mlflow.MlflowClient(tracking_uri=tracking_uri)
     (experiment,) = [e for e in client.search_experiments() if e.name == "wgan_pipeline"]
     (run,) = client.search_runs([experiment.experiment_id])
     assert run.info.status == "FINISHED"
@@ -121,13 +140,24 @@ def test_kedro_run_is_one_finished_mlflow_run(finished_run):
         assert [m.step for m in history] == [1, 2], name
         assert all(np.isfinite(m.value) for m in history)
 
+    evaluation = {k: v for k, v in run.data.metrics.items() if k.startswith("eval.")}
+    for name in ("fid", "mnist_score", "precision", "recall", "density", "coverage"):
+        assert {f"eval.{s}.{name}" for s in ("generated", "real", "noise")} <= set(evaluation)
+    assert 0 < evaluation["eval.generated.classifier_test_accuracy"] <= 1
+
     artifacts = {a.path for a in client.list_artifacts(run.info.run_id)}
-    assert {"sample_grid.png", "training_history.csv", "samples"} <= artifacts
+    assert {"sample_grid.png", "training_history.csv", "training_steps.csv", "samples",
+            "evaluation_metrics.csv", "class_histogram.png", "wasserstein_curve.png",
+            "latent_interpolation.png", "training_progress.png"} <= artifacts  # fmt: skip
     epochs = {a.path for a in client.list_artifacts(run.info.run_id, "samples")}
     assert epochs == {"samples/epoch_001.png", "samples/epoch_002.png"}
 
     (model,) = client.search_logged_models([experiment.experiment_id])
     assert model.name == "generator" and model.source_run_id == run.info.run_id
+    info = mlflow.models.get_model_info(model.model_uri)
+    (noise,), (images,) = info.signature.inputs.inputs, info.signature.outputs.inputs
+    assert noise.shape == (-1, 100) and images.shape == (-1, 28, 28, 1)
+    assert info.saved_input_example_info is not None
 
 
 def test_mlflow_store_is_at_the_project_root(finished_run):
@@ -159,7 +189,7 @@ def test_slices_reuse_what_the_run_wrote(finished_run):
     """`--pipeline evaluation` reads the saved generator, `--nodes` the saved samples; the
     environment's overrides keep every other key of conf/base (soft merge). Runs last: it adds
     MLflow runs to the store the tests above count."""
-    for args in (["--pipeline", "evaluation"], ["--nodes", "make_sample_grid"]):
+    for args in (["--pipeline", "evaluation"], ["--nodes", "evaluation.make_sample_grid"]):
         result = kedro(finished_run, "run", "--env", "test", *args)
         assert result.returncode == 0, (result.stdout + result.stderr)[-5000:]
 

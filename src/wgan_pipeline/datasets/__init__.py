@@ -1,6 +1,7 @@
 """Project-local Kedro datasets, for the formats no kedro-datasets class reads."""
 
+from .generator_model import GeneratorModelTrackingDataset
 from .mnist_npz import MnistNpzDataset
 from .numpy_dataset import NpyDataset
 
-__all__ = ["MnistNpzDataset", "NpyDataset"]
+__all__ = ["GeneratorModelTrackingDataset", "MnistNpzDataset", "NpyDataset"]

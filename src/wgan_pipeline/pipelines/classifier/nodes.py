@@ -53,9 +53,7 @@ def build_classifier(feature_dim: int = 128) -> keras.Model:
     )
 
 
-def train_mnist_classifier(
-    mnist: dict[str, np.ndarray], params: ClassifierParams
-) -> keras.Model:
+def train_mnist_classifier(mnist: dict[str, np.ndarray], params: ClassifierParams) -> keras.Model:
     """Train on MNIST's training split and log its accuracy on the test split (the evaluation
     pipeline reports that accuracy again with every run's metrics)."""
     keras.utils.set_random_seed(params.seed)

@@ -66,7 +66,8 @@ def make_sample_grid(samples: np.ndarray, params: EvaluationParams) -> Image.Ima
 
 def export_generator(generator: keras.Model) -> keras.Model:
     """The trained generator, handed on unchanged: the catalog entry it goes to logs it to
-    MLflow as a model (keras flavor) that can be served or loaded with ``mlflow.keras``."""
+    MLflow as a model (tensorflow flavor, with signature and input example) that can be served
+    or loaded with ``mlflow.tensorflow`` or ``mlflow.pyfunc``."""
     return generator
 
 
@@ -104,9 +105,7 @@ def judge_images(
     return judged
 
 
-def score_sets(
-    judged: dict[str, dict[str, np.ndarray]], params: EvaluationParams
-) -> pd.DataFrame:
+def score_sets(judged: dict[str, dict[str, np.ndarray]], params: EvaluationParams) -> pd.DataFrame:
     """One row per set in ``SETS``, each judged against the test set: classifier FID, MNIST
     score, the predicted-class shares (and the rarest one's), precision/recall, density and
     coverage. ``classifier_test_accuracy`` says how far to trust the judge."""
@@ -171,7 +170,9 @@ def plot_wasserstein_curve(steps: pd.DataFrame, params: EvaluationParams) -> Fig
     figure = Figure(figsize=(7, 3.2), layout="constrained")
     axes = figure.subplots()
     estimate = steps["wasserstein_estimate"]
-    axes.plot(steps["critic_step"], estimate, color="tab:blue", alpha=0.3, linewidth=0.6, label="raw")
+    axes.plot(
+        steps["critic_step"], estimate, color="tab:blue", alpha=0.3, linewidth=0.6, label="raw"
+    )
     window = min(params.curve_window, len(estimate))
     smooth = estimate.rolling(window, center=True, min_periods=1).median()
     axes.plot(steps["critic_step"], smooth, color="tab:blue", label=f"median of {window} steps")
