@@ -1,11 +1,14 @@
 """The WGAN step: the constraint holds and both networks move the way the paper says."""
 
+import re
+
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 from keras import ops
 
+from wgan_pipeline.pipelines.training.callbacks import StopOnDivergence, TrainingDivergedError
 from wgan_pipeline.pipelines.training.models import build_critic, build_generator
 from wgan_pipeline.pipelines.training.nodes import make_dataset
 from wgan_pipeline.pipelines.training.wgan import WGAN
@@ -159,3 +162,17 @@ def test_dataset_batches_are_full_shuffled_and_reshuffled():
 def test_too_few_images_for_one_batch_is_explained():
     with pytest.raises(ValueError, match="fewer than one batch of 50.*data.max_train_images"):
         make_dataset(np.zeros((10, 28, 28, 1), np.float32), batch_size=50, seed=0)
+
+
+def test_divergence_stops_training_with_the_epoch_step_and_value():
+    """An absurd learning rate blows the critic up: fit must stop at once with an error that
+    names where and what, not end quietly (Keras' TerminateOnNaN) and let a broken model be
+    saved."""
+    wgan = make_wgan(critic_lr=1e30, constraint="gradient_penalty")
+    images = np.concatenate([real_batch(seed=s) for s in range(8)])
+    with pytest.raises(TrainingDivergedError) as info:
+        wgan.fit(make_dataset(images, BATCH, seed=0), epochs=3, verbose=0,
+                 callbacks=[StopOnDivergence()])  # fmt: skip
+    message = str(info.value)
+    assert re.search(r"in epoch 1 at critic step \d+: \w+ = (nan|inf|-inf)", message), message
+    assert "training.learning_rate" in message

@@ -27,6 +27,46 @@ class EpochTimer(keras.callbacks.Callback):
             logs["epoch_seconds"] = time.perf_counter() - self._start
 
 
+class TrainingDivergedError(RuntimeError):
+    """A loss or a weight became NaN or infinite: training cannot recover from it."""
+
+
+class StopOnDivergence(keras.callbacks.Callback):
+    """Stops training at the first non-finite loss (checked every step) or weight (checked every
+    epoch) with an error naming the epoch, the critic step, the quantity and its value.
+
+    Unlike Keras' TerminateOnNaN, which ends ``fit`` quietly and would let the node save a
+    broken model, this raises: the node fails, nothing is saved over earlier models, the MLflow
+    run is marked FAILED (tagged ``diverged`` with the same words) and ``kedro run`` exits
+    non-zero.
+    """
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch + 1
+
+    def on_train_batch_end(self, batch, logs=None):
+        for name, value in (logs or {}).items():
+            if not np.isfinite(value):
+                self._fail(f"{name} = {float(value)}")
+
+    def on_epoch_end(self, epoch, logs=None):
+        for weight in self.model.weights:
+            values = keras.ops.convert_to_numpy(weight)
+            if values.dtype.kind == "f" and not np.isfinite(values).all():
+                self._fail(f"weight {weight.path} holds {values[~np.isfinite(values)][0]}")
+
+    def _fail(self, what: str) -> None:
+        step = int(self.model.critic_optimizer.iterations.numpy())
+        message = (
+            f"Training diverged in epoch {self._epoch} at critic step {step}: {what}. "
+            "Nothing was saved over earlier models. Lower training.learning_rate (or, with the "
+            "gradient penalty, training.gp_weight), or with clipping training.clip_value."
+        )
+        if mlflow.active_run() is not None:
+            mlflow.set_tag("diverged", message)
+        raise TrainingDivergedError(message)
+
+
 class StepHistory(keras.callbacks.Callback):
     """Records each critic step's own Wasserstein estimate (the WGAN paper's training curve).
 

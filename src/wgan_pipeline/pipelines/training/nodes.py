@@ -15,7 +15,13 @@ from pydantic import Field
 from wgan_pipeline.params import Params
 from wgan_pipeline.samples import latent_noise
 
-from .callbacks import EpochSamples, EpochTimer, MlflowLiveLogger, StepHistory
+from .callbacks import (
+    EpochSamples,
+    EpochTimer,
+    MlflowLiveLogger,
+    StepHistory,
+    StopOnDivergence,
+)
 from .models import build_critic, build_generator, plain_generator
 from .wgan import WGAN
 
@@ -136,7 +142,13 @@ def train_wgan(
         dataset,
         epochs=params.epochs,
         shuffle=False,  # make_dataset shuffles
-        callbacks=[EpochTimer(), steps, samples, MlflowLiveLogger(samples, params.grid_rows)],
+        callbacks=[
+            StopOnDivergence(),  # first: nothing is logged or drawn from a diverged epoch
+            EpochTimer(),
+            steps,
+            samples,
+            MlflowLiveLogger(samples, params.grid_rows),
+        ],
         verbose=1 if sys.stdout.isatty() else 2,
     )
     frame = pd.DataFrame(history.history)
