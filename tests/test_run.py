@@ -9,11 +9,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import keras
 import mlflow
 import numpy as np
 import pandas as pd
 import pytest
 from PIL import Image
+
+from wgan_pipeline.pipelines.data_processing.nodes import unscale_images
+from wgan_pipeline.samples import latent_noise
 
 from .conftest import PROJECT_ROOT, mnist_copy
 
@@ -79,12 +83,19 @@ def finished_run(tmp_path_factory) -> Path:
     return project
 
 
+def model_versions(project: Path, name: str) -> list[Path]:
+    """The saved versions of data/06_models/<name>.keras, oldest first (Kedro's timestamps)."""
+    folder = project / "data" / "06_models" / f"{name}.keras"
+    return sorted(version / f"{name}.keras" for version in folder.iterdir())
+
+
 def test_kedro_run_writes_models_that_load_without_the_project(finished_run, tmp_path):
-    models = finished_run / "data" / "06_models"
+    (generator,) = model_versions(finished_run, "generator")
+    (critic,) = model_versions(finished_run, "critic")
     out = python_without_project(
         "import keras, numpy as np\n"
-        f"g = keras.saving.load_model({str(models / 'generator.keras')!r}, safe_mode=True)\n"
-        f"d = keras.saving.load_model({str(models / 'critic.keras')!r}, safe_mode=True)\n"
+        f"g = keras.saving.load_model({str(generator)!r}, safe_mode=True)\n"
+        f"d = keras.saving.load_model({str(critic)!r}, safe_mode=True)\n"
         "print(g.count_params(), d.count_params(), g.output_shape)\n"
         "print(max(float(np.abs(w).max()) for w in d.get_weights()))\n",
         cwd=tmp_path,
@@ -114,7 +125,7 @@ def test_kedro_run_judges_the_samples_against_real_and_noise(finished_run):
     assert metrics.loc["real", "fid"] < metrics.loc["noise", "fid"]
     shares = metrics[[f"share_{d}" for d in range(10)]].sum(axis=1)
     np.testing.assert_allclose(shares, 1.0, atol=1e-9)
-    assert (finished_run / "data" / "06_models" / "mnist_classifier.keras").is_file()
+    assert len(model_versions(finished_run, "mnist_classifier")) == 1
     for picture in ("class_histogram", "wasserstein_curve", "latent_interpolation",
                     "training_progress"):  # fmt: skip
         assert Image.open(reporting / f"{picture}.png").size > (100, 100), picture
@@ -192,6 +203,28 @@ def test_slices_reuse_what_the_run_wrote(finished_run):
     for args in (["--pipeline", "evaluation"], ["--nodes", "evaluation.make_sample_grid"]):
         result = kedro(finished_run, "run", "--env", "test", *args)
         assert result.returncode == 0, (result.stdout + result.stderr)[-5000:]
+
+
+def test_a_second_run_keeps_the_first_runs_models(finished_run):
+    """Models are versioned: a second training run (`--pipeline gan`, which reuses the saved
+    classifier) adds a version beside the first run's and never overwrites it; its evaluation
+    judges the new generator, the latest version."""
+    first = {name: model_versions(finished_run, name)[0].read_bytes()
+             for name in ("generator", "critic")}  # fmt: skip
+    result = kedro(finished_run, "run", "--env", "test", "--pipeline", "gan",
+                   "--params", "training.seed=1")  # fmt: skip
+    assert result.returncode == 0, (result.stdout + result.stderr)[-5000:]
+    for name, content in first.items():
+        versions = model_versions(finished_run, name)
+        assert len(versions) == 2, name
+        assert versions[0].read_bytes() == content  # the first run's file, untouched
+    assert len(model_versions(finished_run, "mnist_classifier")) == 1  # reused, not retrained
+    samples = np.load(finished_run / "data" / "07_model_output" / "generated_samples.npy")
+    noise = latent_noise(100, 100, "uniform", seed=1234)  # conf/test's evaluation
+    for version, judged in zip(model_versions(finished_run, "generator"), (False, True)):
+        generator = keras.saving.load_model(version, safe_mode=True)
+        drawn = unscale_images(generator.predict(noise, batch_size=100, verbose=0))
+        assert (np.mean(drawn != samples) < 0.01) == judged, version  # rounding ties aside
 
 
 def test_a_bad_mnist_file_stops_the_run_and_is_kept(tmp_path):
