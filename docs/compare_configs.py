@@ -1,0 +1,114 @@
+"""Compare the training configurations from their MLflow runs: README's table and final grids.
+
+    python docs/compare_configs.py            # prints the Markdown table
+    python docs/compare_configs.py --images docs/images   # also copies each run's sample grid
+
+Per configuration (the run's ``kedro_env`` tag: ``local`` is the chapter's default, ``paper``,
+``gp``) it takes the latest FINISHED run that has evaluation metrics, from the project's MLflow
+store (``mlflow.db`` at the project root), and reports the generated digits' metrics beside the
+real-data floor and the noise ceiling of the same run, and whether the issue's targets are met.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import tempfile
+from pathlib import Path
+
+import mlflow
+
+ROOT = Path(__file__).resolve().parents[1]
+CONFIGS = {"local": "chapter", "paper": "paper", "gp": "gp"}
+
+
+def latest_runs(client: mlflow.MlflowClient) -> dict[str, mlflow.entities.Run]:
+    experiment = client.get_experiment_by_name("wgan_pipeline")
+    if experiment is None:
+        raise SystemExit("No 'wgan_pipeline' experiment in mlflow.db: run `kedro run` first.")
+    runs = client.search_runs(
+        [experiment.experiment_id],
+        "attributes.status = 'FINISHED'",
+        order_by=["attributes.start_time DESC"],
+    )
+    latest = {}
+    for run in runs:
+        env = run.data.tags.get("kedro_env")
+        if env in CONFIGS and env not in latest and "eval.generated.fid" in run.data.metrics:
+            latest[env] = run
+    return latest
+
+
+def command(env: str, run: mlflow.entities.Run) -> str:
+    parts = ["kedro run"]
+    if env != "local":
+        parts += [f"--env {env}", "--pipeline gan"]
+    parts.append(f"--params training.epochs={run.data.params['training.epochs']}")
+    return " ".join(parts)
+
+
+def targets_met(m: dict[str, float]) -> str:
+    """The issue's bar: FID within 3x the real floor, every digit 7-13%, precision >= 0.7,
+    recall >= 0.5."""
+    checks = {
+        "FID": m["eval.generated.fid"] <= 3 * m["eval.real.fid"],
+        "digits": m["eval.generated.rarest_class_share"] >= 0.07
+        and m["eval.generated.commonest_class_share"] <= 0.13,
+        "precision": m["eval.generated.precision"] >= 0.7,
+        "recall": m["eval.generated.recall"] >= 0.5,
+    }
+    missed = [name for name, ok in checks.items() if not ok]
+    return "all" if not missed else "misses " + ", ".join(missed)
+
+
+def table(client: mlflow.MlflowClient, runs: dict[str, mlflow.entities.Run]) -> str:
+    header = ("| config | command | train min | FID (floor / ceiling) | MNIST score | rarest / "
+              "commonest digit | precision | recall | density | coverage | targets |")  # fmt: skip
+    lines = [header, "|" + " --- |" * (header.count("|") - 1)]
+    for env, run in runs.items():
+        m = run.data.metrics
+        seconds = sum(p.value for p in client.get_metric_history(run.info.run_id, "epoch_seconds"))
+        lines.append(
+            f"| {CONFIGS[env]} | `{command(env, run)}` | {seconds / 60:.0f} "
+            f"| **{m['eval.generated.fid']:.1f}** ({m['eval.real.fid']:.2f} / "
+            f"{m['eval.noise.fid']:.0f}) | {m['eval.generated.mnist_score']:.2f} "
+            f"| {100 * m['eval.generated.rarest_class_share']:.1f}% / "
+            f"{100 * m['eval.generated.commonest_class_share']:.1f}% "
+            f"| {m['eval.generated.precision']:.2f} | {m['eval.generated.recall']:.2f} "
+            f"| {m['eval.generated.density']:.2f} | {m['eval.generated.coverage']:.2f} "
+            f"| {targets_met(m)} |"
+        )
+    real = next(iter(runs.values())).data.metrics
+    lines.append(
+        f"| real digits (floor) | | | {real['eval.real.fid']:.2f} | "
+        f"{real['eval.real.mnist_score']:.2f} | {100 * real['eval.real.rarest_class_share']:.1f}% / "
+        f"{100 * real['eval.real.commonest_class_share']:.1f}% | {real['eval.real.precision']:.2f} "
+        f"| {real['eval.real.recall']:.2f} | {real['eval.real.density']:.2f} "
+        f"| {real['eval.real.coverage']:.2f} | |"
+    )
+    return "\n".join(lines)
+
+
+def copy_grids(client: mlflow.MlflowClient, runs: dict, folder: Path) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        for env, run in runs.items():
+            path = client.download_artifacts(run.info.run_id, "sample_grid.png", tmp)
+            shutil.copy(path, folder / f"grid_{CONFIGS[env]}.png")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--images", type=Path, help="copy each run's sample grid here")
+    args = parser.parse_args()
+    client = mlflow.MlflowClient(tracking_uri=f"sqlite:///{ROOT / 'mlflow.db'}")
+    runs = latest_runs(client)
+    if not runs:
+        raise SystemExit("No finished run with evaluation metrics yet: run `kedro run` first.")
+    print(table(client, runs))
+    if args.images:
+        copy_grids(client, runs, args.images)
+
+
+if __name__ == "__main__":
+    main()
