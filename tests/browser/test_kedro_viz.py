@@ -15,7 +15,10 @@ from .conftest import log_tail, save_screenshot, screenshot_on_failure, static_h
 pytestmark = pytest.mark.browser
 
 # Matched against the last part of a node's name, so `training.train_wgan` counts as train_wgan.
-MAIN_NODES = ("scale_training_images", "train_wgan", "generate_samples", "make_sample_grid")
+MAIN_NODES = ("scale_training_images", "train_mnist_classifier", "train_wgan", "generate_samples",
+              "judge_images", "score_sets", "make_sample_grid")  # fmt: skip
+# The overview: one collapsed box per namespaced pipeline.
+PIPELINES = ("data_processing", "classifier", "training", "evaluation")
 
 # A fresh browser profile would cover the graph with kedro-viz's "feature hints" tour, and its
 # minimap hides a corner of the graph: both off through kedro-viz's saved settings.
@@ -86,3 +89,13 @@ def test_kedro_viz_shows_the_main_nodes(tmp_path, page):
                 "kedro-viz's feature-hints tour covers the graph"
             )
         save_screenshot(page, "kedro_viz.png")
+
+        # The default view: the four pipelines as boxes, data flowing between them.
+        with screenshot_on_failure(page, "kedro_viz_overview.png"):
+            page.goto(url, wait_until="load")
+            page.wait_for_selector("g.pipeline-node", state="visible", timeout=30_000)
+            wait_for_layout_to_settle(page)
+            nodes = page.eval_on_selector_all("g.pipeline-node", GRAPH_NODES_JS)
+            boxes = {n["label"] for n in nodes if n["type"] == "modularPipeline" and n["visible"]}
+            assert set(PIPELINES) <= boxes, f"pipeline boxes drawn: {sorted(boxes)}; nodes: {nodes}"
+        save_screenshot(page, "kedro_viz_overview.png")
