@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import keras
@@ -194,6 +196,27 @@ def test_bad_parameters_stop_the_run_before_any_node(tmp_path, params, expected)
         assert text in output
     assert "Running node" not in output
     assert not any((project / "data").rglob("*.*"))  # nothing downloaded or written
+
+
+def test_an_unreachable_tracking_server_stops_the_run_at_once(tmp_path):
+    """mlflow.yml naming a server that does not answer: a clear message within seconds, before
+    any node (MLflow alone retries for minutes, then prints a stack of HTTP errors)."""
+    project = make_project_copy(tmp_path)
+    with socket.socket() as sock:  # a port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    (project / "conf" / "test" / "mlflow.yml").write_text(
+        f"server:\n  mlflow_tracking_uri: http://127.0.0.1:{port}\n"
+    )
+    start = time.monotonic()
+    result = kedro(project, "run", "--env", "test", timeout=120)
+    output = " ".join((result.stdout + result.stderr).split())
+    assert result.returncode != 0
+    assert f"The MLflow tracking server http://127.0.0.1:{port} does not answer" in output
+    assert "server.mlflow_tracking_uri" in output  # what to change
+    assert time.monotonic() - start < 60
+    assert "Running node" not in output
+    assert not any((project / "data" / "06_models").iterdir())
 
 
 def test_slices_reuse_what_the_run_wrote(finished_run):

@@ -1,14 +1,19 @@
-"""kedro-mlflow's hook, taught two things this project needs."""
+"""kedro-mlflow's hook, taught what this project needs."""
 
 from __future__ import annotations
 
 import subprocess
+import urllib.error
+import urllib.request
 from pathlib import Path
 from typing import Any
 
 import mlflow
+from kedro.config import MissingConfigException
 from kedro.framework.hooks import hook_impl
+from kedro_mlflow.config.resolvers import resolve_random_name
 from kedro_mlflow.framework.hooks import MlflowHook
+from omegaconf import OmegaConf
 from pydantic import BaseModel
 
 
@@ -18,11 +23,22 @@ class ProjectMlflowHook(MlflowHook):
     - logs parameter groups typed as pydantic models (validated by Kedro before the run) like
       plain dicts, so they are flattened to ``training.clip_value``, ``training.epochs``, ...
       (the plugin only flattens dicts and would log one ``training`` string instead);
-    - tags every run with the Kedro environment and the git commit of the project.
+    - tags every run with the Kedro environment and the git commit of the project;
+    - refuses, within seconds and before any node runs, a tracking server that does not answer
+      (MLflow itself would retry for minutes and then fail with a stack of HTTP errors).
     """
 
     @hook_impl
     def after_context_created(self, context) -> None:
+        # Before the plugin's set-up, whose first request to a dead server retries for minutes.
+        # mlflow.yml uses the plugin's ${km.random_name:}, which the plugin registers there.
+        if not OmegaConf.has_resolver("km.random_name"):
+            OmegaConf.register_new_resolver("km.random_name", resolve_random_name, use_cache=True)
+        try:
+            server = context.config_loader["mlflow"].get("server") or {}
+        except MissingConfigException:  # no mlflow.yml: the plugin's local default
+            server = {}
+        check_tracking_server(str(server.get("mlflow_tracking_uri") or ""))
         super().after_context_created(context)
         self._kedro_env = context.env or "local"
         self._project_path = Path(context.project_path)
@@ -40,6 +56,27 @@ class ProjectMlflowHook(MlflowHook):
             for name, value in inputs.items()
         }
         super().before_node_run(node, catalog, as_dicts, is_async)
+
+
+class TrackingServerUnreachableError(RuntimeError):
+    """The MLflow tracking server configured in mlflow.yml does not answer."""
+
+
+def check_tracking_server(uri: str, timeout: float = 5.0) -> None:
+    """For an http(s) tracking URI, ask the server's /health; raise a clear error if it does not
+    answer. Local stores (sqlite, files) need no check."""
+    if not uri.startswith(("http://", "https://")):
+        return
+    try:
+        with urllib.request.urlopen(f"{uri.rstrip('/')}/health", timeout=timeout):
+            return
+    except (urllib.error.URLError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+    raise TrackingServerUnreachableError(
+        f"The MLflow tracking server {uri} does not answer ({reason}); nothing was run. Start "
+        f"it (mlflow server --host ... --port ...), or set server.mlflow_tracking_uri in "
+        f"conf/<env>/mlflow.yml to a local store such as sqlite:///${{project_root:}}/mlflow.db."
+    )
 
 
 def _git_tags(path: Path) -> dict[str, str]:

@@ -29,6 +29,9 @@ CONFIG_LOADER_ARGS = {
     # conf/<env>/ overrides single keys (training.epochs) and keeps the rest of conf/base;
     # Kedro's default would replace the whole `training` group.
     "merge_strategy": {"parameters": "soft"},
+    # kedro-mlflow's own pattern, declared here so the project's hook can read mlflow.yml
+    # before the plugin does (hooks.py checks the tracking server first).
+    "config_patterns": {"mlflow": ["mlflow*", "mlflow*/**", "**/mlflow*"]},
     "custom_resolvers": {
         "project_root": _project_root,
         "pkg_version": version,  # ${pkg_version:keras} -> "3.15.1", for pinned requirements
