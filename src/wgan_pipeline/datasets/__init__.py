@@ -1,7 +1,8 @@
 """Project-local Kedro datasets, for the formats no kedro-datasets class reads."""
 
 from .generator_model import GeneratorModelTrackingDataset
+from .keras_model import KerasModelDataset
 from .mnist_npz import MnistNpzDataset
 from .numpy_dataset import NpyDataset
 
-__all__ = ["GeneratorModelTrackingDataset", "MnistNpzDataset", "NpyDataset"]
+__all__ = ["GeneratorModelTrackingDataset", "KerasModelDataset", "MnistNpzDataset", "NpyDataset"]

@@ -5,9 +5,10 @@ from pydantic import ValidationError
 from wgan_pipeline.pipelines.evaluation.nodes import (
     EvaluationParams,
     generate_samples,
+    judge_images,
     make_sample_grid,
 )
-from wgan_pipeline.pipelines.training.models import build_generator
+from wgan_pipeline.pipelines.training.models import build_critic, build_generator
 from wgan_pipeline.samples import image_grid, latent_noise
 
 
@@ -50,3 +51,15 @@ def test_latent_noise_kinds():
 def test_evaluation_params_forbid_unknown_keys():
     with pytest.raises(ValidationError, match="n_sample"):
         EvaluationParams.model_validate({"n_sample": 10})
+
+
+def test_a_model_that_is_not_a_generator_is_refused_by_name():
+    critic = build_critic()  # (None, 28, 28, 1) -> (None, 1)
+    with pytest.raises(ValueError, match="'critic' maps .* not noise .* to MNIST images"):
+        generate_samples(critic, EvaluationParams(n_samples=2), "uniform")
+
+
+def test_a_model_that_is_not_the_classifier_is_refused(tiny_mnist):
+    with pytest.raises(ValueError, match=r"no .features. layer .* `kedro run --pipeline classifier`"):
+        judge_images(build_critic(), tiny_mnist, np.zeros((2, 28, 28), np.uint8),
+                     EvaluationParams(n_reference=10))  # fmt: skip

@@ -52,10 +52,22 @@ def generate_samples(
     noise_kind: Literal["uniform", "normal"],
 ) -> np.ndarray:
     """``n_samples`` digits as uint8 (N, 28, 28), from noise fixed by ``params.seed``."""
-    latent_dim = generator.input_shape[-1]
+    latent_dim = check_generator(generator)
     noise = latent_noise(params.n_samples, latent_dim, noise_kind, params.seed)
     images = generator.predict(noise, batch_size=params.batch_size, verbose=0)
     return unscale_images(images)
+
+
+def check_generator(generator: keras.Model) -> int:
+    """The generator's latent size, after checking it maps noise (N, d) to images (N, 28, 28, 1)."""
+    inputs, outputs = generator.input_shape, generator.output_shape
+    if not (len(inputs) == 2 and tuple(outputs[1:]) == (28, 28, 1)):
+        raise ValueError(
+            f"The generator '{generator.name}' maps {inputs} to {outputs}, not noise (None, d) to "
+            "MNIST images (None, 28, 28, 1): it is not a generator of this project. Train one "
+            "(`kedro run`) or load another version (`kedro run --load-versions generator:<timestamp>`)."
+        )
+    return inputs[-1]
 
 
 def make_sample_grid(samples: np.ndarray, params: EvaluationParams) -> Image.Image:
@@ -79,6 +91,13 @@ def judge_images(
 ) -> dict[str, dict[str, np.ndarray]]:
     """Features (the classifier's penultimate layer) and class probabilities of MNIST's test
     set (the reference) and of every set in ``SETS``; also the test labels, for the accuracy."""
+    layer_names = {layer.name for layer in classifier.layers}
+    if FEATURES not in layer_names or tuple(classifier.output_shape) != (None, 10):
+        raise ValueError(
+            f"The model '{classifier.name}' loaded as mnist_classifier has no '{FEATURES}' layer "
+            f"or does not output 10 class probabilities (its output is {classifier.output_shape}):"
+            " train the project's classifier with `kedro run --pipeline classifier`."
+        )
     rng = np.random.default_rng(params.seed)
     n = params.n_reference
     if len(mnist["x_train"]) < n:
@@ -189,7 +208,7 @@ def interpolate_latent(
 ) -> Image.Image:
     """Rows of digits along straight lines between random latent points: a smooth walk means
     the generator has learned a continuous map rather than a lookup of memorised images."""
-    latent_dim = generator.input_shape[-1]
+    latent_dim = check_generator(generator)
     ends = latent_noise(2 * params.interpolation_rows, latent_dim, noise_kind, params.seed + 1)
     start, end = ends[::2, np.newaxis], ends[1::2, np.newaxis]
     t = np.linspace(0, 1, params.interpolation_steps, dtype=np.float32)[:, np.newaxis]

@@ -1,0 +1,41 @@
+"""Keras model files that fail to load say which file, what is wrong and what to do."""
+
+from __future__ import annotations
+
+from pathlib import PurePosixPath
+
+import keras
+from kedro.io.core import DatasetError
+from kedro_datasets.tensorflow import TensorFlowModelDataset
+
+
+class KerasModelDataset(TensorFlowModelDataset):
+    """kedro-datasets' ``TensorFlowModelDataset`` (.keras files, ``safe_mode`` loading) whose load
+    errors name the version file and the fault: a corrupt or truncated file, or a Lambda layer
+    (code inside the file, which safe_mode refuses to run), instead of a temporary path."""
+
+    def load(self) -> keras.Model:
+        path = PurePosixPath(self._get_load_path())
+        try:
+            return TensorFlowModelDataset.load.__wrapped__(self)  # the plain load, unwrapped
+        except Exception as exc:
+            raise DatasetError(self._explain(path, exc)) from exc
+
+    def _explain(self, path: PurePosixPath, exc: Exception) -> str:
+        text = str(exc)
+        if "Lambda" in text or "safe_mode" in text:
+            fault = (
+                "holds a Lambda layer (code stored in the file), which safe_mode refuses to "
+                "run: this project never executes code from a model file"
+            )
+        elif "zip" in text or "File not found" in text or "truncated" in text:
+            fault = "is not a valid .keras file (a zip archive): it is corrupt or truncated"
+        else:
+            fault = f"cannot be loaded as a Keras model ({type(exc).__name__}: {text[:300]})"
+        name = path.name.removesuffix(".keras")
+        return (
+            f"Model file '{path}' {fault}. It is left as it is. Train a new one "
+            f"(`kedro run`), or load an earlier version with "
+            f"`kedro run --load-versions {name}:<timestamp>` (the versions are the folders of "
+            f"'{path.parent.parent}')."
+        )

@@ -1,0 +1,56 @@
+"""Model files that cannot be loaded are refused with the file, the fault and the fix, and kept."""
+
+import keras
+import pytest
+from kedro.io.core import DatasetError, Version
+
+from wgan_pipeline.datasets import KerasModelDataset
+
+
+def small_model(*extra_layers) -> keras.Model:
+    return keras.Sequential([keras.Input((4,)), keras.layers.Dense(2), *extra_layers])
+
+
+@pytest.fixture
+def saved(tmp_path):
+    """A versioned dataset with one good saved version; returns (dataset, the version's file)."""
+    dataset = KerasModelDataset(
+        filepath=str(tmp_path / "generator.keras"), version=Version(None, None)
+    )
+    dataset.save(small_model())
+    (version,) = (tmp_path / "generator.keras").iterdir()
+    return dataset, version / "generator.keras"
+
+
+def test_a_good_version_loads(saved):
+    dataset, _ = saved
+    assert dataset.load().output_shape == (None, 2)
+
+
+@pytest.mark.parametrize(
+    ("damage", "fault"),
+    [
+        (lambda data: data[: len(data) // 2], "corrupt or truncated"),
+        (lambda data: b"not a zip at all", "corrupt or truncated"),
+    ],
+)
+def test_a_corrupt_file_is_named_and_kept(saved, damage, fault):
+    dataset, path = saved
+    path.write_bytes(damage(path.read_bytes()))
+    before = path.read_bytes()
+    with pytest.raises(DatasetError) as info:
+        dataset.load()
+    message = str(info.value)
+    assert str(path) in message and fault in message
+    assert "--load-versions generator:<timestamp>" in message
+    assert path.read_bytes() == before
+
+
+def test_a_lambda_layer_is_refused_by_safe_mode(tmp_path):
+    model = small_model(keras.layers.Lambda(lambda x: x * 2))
+    plain = tmp_path / "lambda.keras"
+    model.save(plain)
+    dataset = KerasModelDataset(filepath=str(plain))
+    with pytest.raises(DatasetError, match="Lambda layer .* safe_mode refuses to run"):
+        dataset.load()
+    assert plain.is_file()
