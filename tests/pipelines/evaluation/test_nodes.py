@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
+from wgan_pipeline.pipelines.classifier.nodes import build_classifier
 from wgan_pipeline.pipelines.evaluation.nodes import (
     EvaluationParams,
     generate_samples,
@@ -65,3 +66,10 @@ def test_a_model_that_is_not_the_classifier_is_refused(tiny_mnist):
     ):
         judge_images(build_critic(), tiny_mnist, np.zeros((2, 28, 28), np.uint8),
                      EvaluationParams(n_reference=10))  # fmt: skip
+
+
+def test_more_references_than_mnist_has_is_explained(tiny_mnist):
+    classifier = build_classifier(feature_dim=8)
+    with pytest.raises(ValueError, match="n_reference is 100 but MNIST has only 64 .* lower"):
+        judge_images(classifier, tiny_mnist, np.zeros((2, 28, 28), np.uint8),
+                     EvaluationParams(n_reference=100))  # fmt: skip
