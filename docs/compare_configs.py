@@ -4,9 +4,11 @@
     python docs/compare_configs.py --images docs/images   # also copies each run's sample grid
 
 Per configuration (the run's ``kedro_env`` tag: ``local`` is the chapter's default, ``paper``,
-``gp``) it takes the latest FINISHED run that has evaluation metrics, from the project's MLflow
-store (``mlflow.db`` at the project root), and reports the generated digits' metrics beside the
-real-data floor and the noise ceiling of the same run, and whether the issue's targets are met.
+``gp``) and number of epochs it takes the latest FINISHED training run that has evaluation
+metrics, from the project's MLflow store (``mlflow.db`` at the project root), and reports the
+generated digits' metrics beside the real-data floor and the noise ceiling of the same run, and
+whether the issue's targets are met. The grids copied are those of each configuration's longest
+run.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = {"local": "chapter", "paper": "paper", "gp": "gp"}
 
 
-def latest_runs(client: mlflow.MlflowClient) -> dict[str, mlflow.entities.Run]:
+def latest_runs(client: mlflow.MlflowClient) -> dict[tuple[str, int], mlflow.entities.Run]:
     experiment = client.get_experiment_by_name("wgan_pipeline")
     if experiment is None:
         raise SystemExit("No 'wgan_pipeline' experiment in mlflow.db: run `kedro run` first.")
@@ -33,10 +35,12 @@ def latest_runs(client: mlflow.MlflowClient) -> dict[str, mlflow.entities.Run]:
     )
     latest = {}
     for run in runs:
-        env = run.data.tags.get("kedro_env")
-        if env in CONFIGS and env not in latest and "eval.generated.fid" in run.data.metrics:
-            latest[env] = run
-    return latest
+        env, metrics = run.data.tags.get("kedro_env"), run.data.metrics
+        if env not in CONFIGS or not {"eval.generated.fid", "critic_loss"} <= set(metrics):
+            continue
+        latest.setdefault((env, int(run.data.params["training.epochs"])), run)
+    order = list(CONFIGS)
+    return dict(sorted(latest.items(), key=lambda item: (order.index(item[0][0]), item[0][1])))
 
 
 def command(env: str, run: mlflow.entities.Run) -> str:
@@ -62,10 +66,10 @@ def targets_met(m: dict[str, float]) -> str:
 
 
 def table(client: mlflow.MlflowClient, runs: dict[str, mlflow.entities.Run]) -> str:
-    header = ("| config | command | train min | FID (floor / ceiling) | MNIST score | rarest / "
+    header = ("| config | command | training min | FID (floor / ceiling) | MNIST score | rarest / "
               "commonest digit | precision | recall | density | coverage | targets |")  # fmt: skip
     lines = [header, "|" + " --- |" * (header.count("|") - 1)]
-    for env, run in runs.items():
+    for (env, _), run in runs.items():
         m = run.data.metrics
         seconds = sum(p.value for p in client.get_metric_history(run.info.run_id, "epoch_seconds"))
         lines.append(
@@ -78,21 +82,23 @@ def table(client: mlflow.MlflowClient, runs: dict[str, mlflow.entities.Run]) -> 
             f"| {m['eval.generated.density']:.2f} | {m['eval.generated.coverage']:.2f} "
             f"| {targets_met(m)} |"
         )
-    real = next(iter(runs.values())).data.metrics
-    lines.append(
-        f"| real digits (floor) | | | {real['eval.real.fid']:.2f} | "
-        f"{real['eval.real.mnist_score']:.2f} | {100 * real['eval.real.rarest_class_share']:.1f}% / "
-        f"{100 * real['eval.real.commonest_class_share']:.1f}% | {real['eval.real.precision']:.2f} "
-        f"| {real['eval.real.recall']:.2f} | {real['eval.real.density']:.2f} "
-        f"| {real['eval.real.coverage']:.2f} | |"
-    )
+    reference = next(iter(runs.values())).data.metrics  # the same judge in every run
+    for name, label in (("real", "real digits (floor)"), ("noise", "uniform noise (ceiling)")):
+        m = {k.replace(f"eval.{name}.", ""): v for k, v in reference.items()}
+        lines.append(
+            f"| {label} | | | {m['fid']:.2f} | {m['mnist_score']:.2f} "
+            f"| {100 * m['rarest_class_share']:.1f}% / {100 * m['commonest_class_share']:.1f}% "
+            f"| {m['precision']:.2f} | {m['recall']:.2f} | {m['density']:.2f} "
+            f"| {m['coverage']:.2f} | |"
+        )
     return "\n".join(lines)
 
 
 def copy_grids(client: mlflow.MlflowClient, runs: dict, folder: Path) -> None:
     folder.mkdir(parents=True, exist_ok=True)
+    longest = {env: run for (env, _), run in runs.items()}  # sorted by epochs: the last wins
     with tempfile.TemporaryDirectory() as tmp:
-        for env, run in runs.items():
+        for env, run in longest.items():
             path = client.download_artifacts(run.info.run_id, "sample_grid.png", tmp)
             shutil.copy(path, folder / f"grid_{CONFIGS[env]}.png")
 
