@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parents[1]
 BATCH, LATENT, SEED = 100, 100, 0
 EPOCH_STEPS = 60000 // BATCH
 BASELINE = ROOT.parent / "shared" / "baselines" / "chapter_loop.py"
-PHASES = ["matmul", "chapter", "project_plain", "project_fused", "callbacks"]
+PHASES = ["matmul", "chapter", "project_plain", "project_fused", "callbacks", "checkpoint"]
 
 
 # --- FLOP counting ---------------------------------------------------------------------------
@@ -183,7 +183,6 @@ def phase_callbacks(args) -> dict:
     callbacks = [EpochTimer(), steps, samples, MlflowLiveLogger(samples, grid_rows=8)]
     for callback in callbacks:
         callback.set_model(wgan)
-    steps.on_train_begin()
     logs = {"critic_loss": 0.1, "generator_loss": 0.2, "wasserstein_estimate": -0.1}
     with tempfile.TemporaryDirectory() as tmp:
         mlflow.set_tracking_uri(f"sqlite:///{tmp}/mlflow.db")
@@ -201,6 +200,37 @@ def phase_callbacks(args) -> dict:
                     callback.on_epoch_end(epoch, dict(logs))
                 times.append(time.perf_counter() - start)
     return {"seconds_per_epoch": float(np.median(times[1:])), "first_epoch_s": times[0]}
+
+
+def phase_checkpoint(args) -> dict:
+    """Seconds to write one full training checkpoint (both networks, both optimizers, progress)
+    and to restore it, in a temporary folder."""
+    import tempfile
+
+    import keras
+    import numpy as np
+
+    from wgan_pipeline.pipelines.training import checkpoints
+    from wgan_pipeline.pipelines.training.models import build_critic, build_generator
+    from wgan_pipeline.pipelines.training.wgan import WGAN
+
+    wgan = WGAN(build_generator(LATENT, fused_upsampling=True), build_critic(), latent_dim=LATENT,
+                clip_value=0.1)  # fmt: skip
+    wgan.compile(keras.optimizers.RMSprop(5e-5), keras.optimizers.RMSprop(5e-5))
+    wgan.train_on_batch(np.zeros((BATCH, 28, 28, 1), np.float32))  # optimizer slots exist
+    progress = checkpoints.Progress(samples=[np.zeros((64, 28, 28), np.uint8)] * 30)
+    writes, reads = [], []
+    with tempfile.TemporaryDirectory() as tmp:
+        for _ in range(max(3, args.repeats)):
+            start = time.perf_counter()
+            path = checkpoints.save(Path(tmp), wgan, progress, {"params": {}})
+            writes.append(time.perf_counter() - start)
+            start = time.perf_counter()
+            checkpoints.restore(path, wgan)
+            reads.append(time.perf_counter() - start)
+        size = sum(f.stat().st_size for f in path.iterdir())
+    return {"write_s": float(np.median(writes)), "restore_s": float(np.median(reads)),
+            "size_mb": size / 1e6}  # fmt: skip
 
 
 # --- the run -----------------------------------------------------------------------------------
@@ -265,6 +295,10 @@ def print_table(results: dict, summary: dict) -> None:
     rows.append(("callbacks (MLflow metrics + grid)",
                  f"{results['callbacks']['seconds_per_epoch'] * 1000:.0f} ms per epoch",
                  f"{100 * summary['callbacks_fraction_of_epoch']:.2f}% of a fused epoch"))  # fmt: skip
+    checkpoint = results["checkpoint"]
+    rows.append(("training checkpoint (write / restore)",
+                 f"{checkpoint['write_s']:.2f} s / {checkpoint['restore_s']:.2f} s",
+                 f"{checkpoint['size_mb']:.0f} MB"))  # fmt: skip
     width = max(len(r[0]) for r in rows)
     for label, value, note in rows:
         print(f"{label:<{width}}  {value}  {note}".rstrip())

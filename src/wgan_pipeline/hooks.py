@@ -25,7 +25,8 @@ class ProjectMlflowHook(MlflowHook):
       (the plugin only flattens dicts and would log one ``training`` string instead);
     - tags every run with the Kedro environment and the git commit of the project;
     - refuses, within seconds and before any node runs, a tracking server that does not answer
-      (MLflow itself would retry for minutes and then fail with a stack of HTTP errors).
+      (MLflow itself would retry for minutes and then fail with a stack of HTTP errors);
+    - closes the run as KILLED, not FAILED, when training was stopped by SIGINT/SIGTERM.
     """
 
     @hook_impl
@@ -48,6 +49,16 @@ class ProjectMlflowHook(MlflowHook):
         super().before_pipeline_run(run_params, pipeline, catalog)
         if self._is_mlflow_enabled:
             mlflow.set_tags({"kedro_env": self._kedro_env, **_git_tags(self._project_path)})
+
+    @hook_impl
+    def on_pipeline_error(self, error: Exception, run_params, pipeline, catalog) -> None:
+        # A stop someone asked for (SIGINT/SIGTERM; a checkpoint was written) is KILLED, not
+        # FAILED as the plugin would mark it.
+        if self._is_mlflow_enabled and _is_interruption(error) and mlflow.active_run():
+            while mlflow.active_run():  # the plugin may have stacked the run more than once
+                mlflow.end_run("KILLED")
+            return
+        super().on_pipeline_error(error, run_params, pipeline, catalog)
 
     @hook_impl
     def before_node_run(self, node, catalog, inputs: dict[str, Any], is_async: bool) -> None:
@@ -77,6 +88,15 @@ def check_tracking_server(uri: str, timeout: float = 5.0) -> None:
         f"it (mlflow server --host ... --port ...), or set server.mlflow_tracking_uri in "
         f"conf/<env>/mlflow.yml to a local store such as sqlite:///${{project_root:}}/mlflow.db."
     )
+
+
+def _is_interruption(error: BaseException | None) -> bool:
+    """Whether ``error`` (or what it wraps) is the training's clean stop on SIGINT/SIGTERM."""
+    while error is not None:
+        if type(error).__name__ == "TrainingInterrupted":
+            return True
+        error = error.__cause__ or error.__context__
+    return False
 
 
 def _git_tags(path: Path) -> dict[str, str]:

@@ -42,7 +42,9 @@ def run(pipeline, inputs: dict, outputs: list[str]) -> dict:
 def test_default_pipeline_is_the_four_in_order(pipelines):
     assert {"data_processing", "training", "evaluation", "classifier", "gan"} <= set(pipelines)
     params = {"params:data", "params:training", "params:training.noise", "params:evaluation"}
-    assert set(pipelines["__default__"].inputs()) == {"mnist_raw", "params:classifier", *params}
+    assert set(pipelines["__default__"].inputs()) == {
+        "mnist_raw", "params:classifier", "training_checkpoints", *params
+    }  # fmt: skip
     order = [node.name for node in pipelines["__default__"].nodes]
     assert order.index("data_processing.scale_training_images") < order.index("training.train_wgan")
     assert order.index("training.train_wgan") < order.index("evaluation.generate_samples")
@@ -69,7 +71,7 @@ def test_data_processing_slice(pipelines, tiny_mnist):
     assert out["training_images"].dtype == np.float32
 
 
-def test_data_processing_and_training_slice(pipelines, tiny_mnist):
+def test_data_processing_and_training_slice(pipelines, tiny_mnist, tmp_path):
     # Intermediate datasets are released once consumed: assert on the free outputs.
     out = run(
         pipelines["data_processing"] + pipelines["training"],
@@ -77,6 +79,7 @@ def test_data_processing_and_training_slice(pipelines, tiny_mnist):
             "mnist_raw": tiny_mnist,
             "params:data": DataParams(max_train_images=48),
             "params:training": TRAINING,
+            "training_checkpoints": tmp_path,
         },  # fmt: skip
         ["generator", "critic", "training_history", "training_steps", "epoch_samples"],
     )

@@ -77,8 +77,9 @@ class StepHistory(keras.callbacks.Callback):
 
     KEY = "step_wasserstein_estimate"
 
-    def on_train_begin(self, logs=None):
-        self.rows: list[tuple[int, int, float]] = []
+    def __init__(self, rows: list | None = None):
+        super().__init__()
+        self.rows = rows if rows is not None else []  # [critic_step, epoch, estimate]
         self._epoch = 0
 
     def on_epoch_begin(self, epoch, logs=None):
@@ -87,7 +88,7 @@ class StepHistory(keras.callbacks.Callback):
     def on_train_batch_end(self, batch, logs=None):
         if logs and self.KEY in logs:
             step = int(self.model.critic_optimizer.iterations.numpy())
-            self.rows.append((step, self._epoch, float(logs[self.KEY])))
+            self.rows.append([step, self._epoch, float(logs[self.KEY])])
 
     def on_epoch_end(self, epoch, logs=None):
         if logs is not None:
@@ -100,13 +101,28 @@ class StepHistory(keras.callbacks.Callback):
 class EpochSamples(keras.callbacks.Callback):
     """After every epoch: the generator's digits from the same fixed noise, as uint8 pixels."""
 
-    def __init__(self, fixed_noise: np.ndarray):
+    def __init__(self, fixed_noise: np.ndarray, samples: list | None = None):
         super().__init__()
         self.fixed_noise = fixed_noise
-        self.samples: list[np.ndarray] = []
+        self.samples = samples if samples is not None else []
 
     def on_epoch_end(self, epoch, logs=None):
         self.samples.append(unscale_images(self.model.generator.predict_on_batch(self.fixed_noise)))
+
+
+class EpochHistory(keras.callbacks.Callback):
+    """Records each finished epoch's logs (after EpochTimer added its seconds), like Keras'
+    History but into a list that outlives ``fit`` (a resumed run continues it)."""
+
+    def __init__(self, records: list | None = None):
+        super().__init__()
+        self.records = records if records is not None else []
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.records.append({"epoch": epoch + 1, **{k: float(v) for k, v in (logs or {}).items()}})
+
+    def to_frame(self) -> pd.DataFrame:
+        return pd.DataFrame(self.records)
 
 
 class MlflowLiveLogger(keras.callbacks.Callback):

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import signal
 import sys
+from pathlib import Path
 from typing import Literal
 
 import keras
+import mlflow
 import numpy as np
 import pandas as pd
 import tensorflow as tf
@@ -15,7 +19,9 @@ from pydantic import Field
 from wgan_pipeline.params import Params
 from wgan_pipeline.samples import latent_noise
 
+from . import checkpoints
 from .callbacks import (
+    EpochHistory,
     EpochSamples,
     EpochTimer,
     MlflowLiveLogger,
@@ -59,6 +65,12 @@ class TrainingParams(Params):
         True, description="Train with UpSampleConv2D (same function, 9/25 of the conv work)."
     )
     grid_rows: int = Field(8, ge=1, le=32, description="Rows (= columns) of the live sample grid.")
+    checkpoint_every_steps: int | None = Field(
+        None, ge=1, description="Also checkpoint every N critic steps (null: every epoch only)."
+    )
+    deterministic: bool = Field(
+        False, description="TensorFlow op determinism: a resumed run ends bit-identical."
+    )
 
 
 def make_optimizer(params: TrainingParams) -> keras.optimizers.Optimizer:
@@ -68,11 +80,15 @@ def make_optimizer(params: TrainingParams) -> keras.optimizers.Optimizer:
     return keras.optimizers.RMSprop(params.learning_rate)
 
 
-def make_dataset(images: np.ndarray, batch_size: int, seed: int) -> tf.data.Dataset:
-    """Shuffled batches of ``batch_size`` images from memory, reshuffled every epoch.
+def make_dataset(
+    images: np.ndarray, batch_size: int, seed: int, start_epoch: int = 0, skip_steps: int = 0
+) -> tf.data.Dataset:
+    """Endless shuffled batches of ``batch_size`` images from memory, epoch after epoch from
+    ``start_epoch``, the first ``skip_steps`` batches left out (a resumed run).
 
-    Shuffles indices and gathers on the device: no per-step Python or NumPy, and no second
-    copy of the images in a shuffle buffer. The last incomplete batch is dropped.
+    Epoch e's order is a function of (seed, e) alone, so a resumed run sees the very batches an
+    uninterrupted one would. Shuffles indices and gathers on the device: no per-step Python or
+    NumPy, and no second copy of the images. Each epoch's last incomplete batch is dropped.
     """
     if len(images) < batch_size:
         raise ValueError(
@@ -80,17 +96,23 @@ def make_dataset(images: np.ndarray, batch_size: int, seed: int) -> tf.data.Data
             "(training.batch_size): lower the batch size or raise data.max_train_images."
         )
     table = tf.convert_to_tensor(images)
+    indices = tf.range(len(images), dtype=tf.int64)
+
+    def epoch_batches(epoch):
+        order = tf.random.experimental.stateless_shuffle(indices, seed=tf.stack([seed, epoch]))
+        return tf.data.Dataset.from_tensor_slices(order).batch(batch_size, drop_remainder=True)
+
     return (
-        tf.data.Dataset.range(len(images))
-        .shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
-        .batch(batch_size, drop_remainder=True)
+        tf.data.Dataset.range(start_epoch, np.iinfo(np.int64).max)
+        .flat_map(epoch_batches)
+        .skip(skip_steps)
         .map(lambda idx: tf.gather(table, idx), num_parallel_calls=tf.data.AUTOTUNE)
         .prefetch(tf.data.AUTOTUNE)
     )
 
 
 def train_wgan(
-    training_images: np.ndarray, params: TrainingParams
+    training_images: np.ndarray, params: TrainingParams, checkpoint_dir: Path
 ) -> tuple[keras.Model, keras.Model, pd.DataFrame, pd.DataFrame, np.ndarray]:
     """WGAN training as ``params`` set it: by default the chapter's (clipping, RMSprop).
 
@@ -98,15 +120,22 @@ def train_wgan(
     Wasserstein estimate, epoch seconds), a per-critic-step Wasserstein estimate and the
     fixed-noise samples after every epoch (uint8, (epochs, grid_rows**2, 28, 28)). Runs on a
     GPU when TensorFlow sees one.
+
+    Checkpoints go to ``checkpoint_dir`` every epoch (and every ``checkpoint_every_steps``); a
+    compatible checkpoint found there at the start is resumed, and all are removed once training
+    finishes. SIGINT and SIGTERM write a checkpoint, mark the MLflow run KILLED and stop.
     """
+    if params.deterministic:
+        tf.config.experimental.enable_op_determinism()
     keras.utils.set_random_seed(params.seed)
+    steps_per_epoch = len(training_images) // params.batch_size
     devices = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")
     logger.info(
         "Training on %s: %d images, %d epochs of %d critic steps (%s, %s, n_critic %d).",
         ", ".join(d.name for d in devices),
         len(training_images),
         params.epochs,
-        len(training_images) // params.batch_size,
+        steps_per_epoch,
         params.constraint,
         params.optimizer,
         params.n_critic,
@@ -130,29 +159,108 @@ def train_wgan(
         steps_per_execution=params.steps_per_execution,
         jit_compile=params.jit_compile,
     )
+    identity = checkpoints.training_identity(params.model_dump(), training_images)
+    progress = _resume_or_start(checkpoint_dir, identity, wgan, params, steps_per_epoch)
+
+    fixed_noise = latent_noise(params.grid_rows**2, params.latent_dim, params.noise, params.seed)
+    samples = EpochSamples(fixed_noise, progress.samples)
+    epochs = EpochHistory(progress.history)
+    checkpoint = checkpoints.Checkpoint(
+        checkpoint_dir, progress, identity, params.checkpoint_every_steps
+    )
+    callbacks = [
+        StopOnDivergence(),  # first: nothing is logged or drawn from a diverged epoch
+        EpochTimer(),
+        StepHistory(progress.steps),
+        samples,
+        epochs,
+        MlflowLiveLogger(samples, params.grid_rows),
+        checkpoint,  # last: saves what the others recorded
+    ]
+    start_epoch, skip = divmod(progress.critic_step, steps_per_epoch)
+    with _stop_cleanly_on_signals(checkpoint):
+        while start_epoch < params.epochs:
+            # A resumed epoch runs only its remaining steps; the next fit runs whole epochs.
+            wgan.fit(
+                make_dataset(training_images, params.batch_size, params.seed, start_epoch, skip),
+                initial_epoch=start_epoch,
+                epochs=start_epoch + 1 if skip else params.epochs,
+                steps_per_epoch=steps_per_epoch - skip,
+                shuffle=False,  # make_dataset shuffles
+                callbacks=callbacks,
+                verbose=1 if sys.stdout.isatty() else 2,
+            )
+            start_epoch, skip = (start_epoch + 1, 0) if skip else (params.epochs, 0)
+    checkpoints.clear(checkpoint_dir)  # finished: the next run starts fresh
+
+    steps = pd.DataFrame(progress.steps, columns=["critic_step", "epoch", "wasserstein_estimate"])
+    steps[["critic_step", "epoch"]] = steps[["critic_step", "epoch"]].astype("int64")
+    # Saved as the chapter's plain architecture: loadable anywhere, no custom layer needed.
+    generator = plain_generator(wgan.generator)
+    return generator, wgan.critic, epochs.to_frame(), steps, np.stack(progress.samples)
+
+
+def _resume_or_start(
+    directory: Path, identity: dict, wgan: WGAN, params: TrainingParams, steps_per_epoch: int
+) -> checkpoints.Progress:
+    """The progress of the checkpoint to resume, restored into ``wgan``, or a fresh start."""
+    found = checkpoints.latest(directory)
+    if found is not None:
+        reason = checkpoints.why_incompatible(found, identity)
+        if reason is None:
+            progress = checkpoints.restore(found, wgan)
+            epoch, step = divmod(progress.critic_step, steps_per_epoch)
+            logger.warning(
+                "Resuming training from checkpoint %s: epoch %d, step %d of it (critic step %d%s).",
+                found,
+                epoch + 1,
+                step,
+                progress.critic_step,
+                f", MLflow run {progress.run_id}" if progress.run_id else "",
+            )
+            if progress.run_id and mlflow.active_run() is not None:
+                mlflow.set_tag("resumed_from_run", progress.run_id)
+                mlflow.set_tag("resumed_at_critic_step", progress.critic_step)
+            return progress
+        logger.warning(
+            "Not resuming checkpoint %s: it was written with other settings (%s). Starting "
+            "fresh; it is replaced by this run's first checkpoint.",
+            found,
+            reason,
+        )
     if params.constraint == "clip":
         # Clip once before the first update too (the paper's code clamps before each critic
         # update), so the critic starts inside the constraint set.
         wgan.clip_critic_weights()
+    return checkpoints.Progress()
 
-    dataset = make_dataset(training_images, params.batch_size, params.seed)
-    fixed_noise = latent_noise(params.grid_rows**2, params.latent_dim, params.noise, params.seed)
-    steps, samples = StepHistory(), EpochSamples(fixed_noise)
-    history = wgan.fit(
-        dataset,
-        epochs=params.epochs,
-        shuffle=False,  # make_dataset shuffles
-        callbacks=[
-            StopOnDivergence(),  # first: nothing is logged or drawn from a diverged epoch
-            EpochTimer(),
-            steps,
-            samples,
-            MlflowLiveLogger(samples, params.grid_rows),
-        ],
-        verbose=1 if sys.stdout.isatty() else 2,
-    )
-    frame = pd.DataFrame(history.history)
-    frame.insert(0, "epoch", np.arange(1, len(frame) + 1))
-    # Saved as the chapter's plain architecture: loadable anywhere, no custom layer needed.
-    generator = plain_generator(wgan.generator)
-    return generator, wgan.critic, frame, steps.to_frame(), np.stack(samples.samples)
+
+@contextlib.contextmanager
+def _stop_cleanly_on_signals(checkpoint: checkpoints.Checkpoint):
+    """SIGINT/SIGTERM: write a checkpoint and raise TrainingInterrupted, which the project's
+    MLflow hook closes the run with as KILLED (the run exits non-zero; the same command
+    resumes)."""
+
+    def interrupt(signum, frame):
+        raise TrainingInterrupted(signal.Signals(signum).name)
+
+    previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    except (TrainingInterrupted, KeyboardInterrupt) as exc:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # no second interrupt while saving
+        path = checkpoint.save_now()
+        message = (
+            f"Training stopped by {exc or 'SIGINT'} at critic step {checkpoint.progress.critic_step}; "
+            f"checkpoint {path} written. Run the same command again to resume."
+        )
+        if mlflow.active_run() is not None:
+            mlflow.set_tag("interrupted", message)
+        raise TrainingInterrupted(message) from None
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+class TrainingInterrupted(RuntimeError):
+    """SIGINT or SIGTERM during training; a checkpoint was written."""

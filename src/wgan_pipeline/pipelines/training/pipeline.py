@@ -8,7 +8,7 @@ def create_pipeline(**kwargs) -> Pipeline:
         [
             Node(
                 train_wgan,
-                inputs=["training_images", "params:training"],
+                inputs=["training_images", "params:training", "training_checkpoints"],
                 outputs=[
                     "generator",
                     "critic",

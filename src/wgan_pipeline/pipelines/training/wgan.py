@@ -78,6 +78,7 @@ class WGAN(keras.Model):
         self.generator_loss_tracker = keras.metrics.Mean(name="generator_loss")
         self.wasserstein_tracker = keras.metrics.Mean(name="wasserstein_estimate")
         self.penalty_tracker = keras.metrics.Mean(name="gradient_penalty")
+        self.built = True  # both networks are built: save_weights/load_weights work at once
 
     def compile(
         self,

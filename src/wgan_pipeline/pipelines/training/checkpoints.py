@@ -1,0 +1,153 @@
+"""Training state on disk, so a killed `kedro run` resumes where it stopped.
+
+A checkpoint is a folder ``step-NNNNNNNNN-<time>`` in the checkpoint directory holding
+- ``state.weights.h5``: both networks, both optimizers (slots and iteration counts) and the
+  WGAN's own counter, as Keras' ``save_weights`` writes them;
+- ``progress.json``: where training stands (epoch, critic step), the noise generator's state, the
+  parameters and data it belongs to, the MLflow run, and the per-epoch and per-step history;
+- ``epoch_samples.npy``: the fixed-noise digits of the finished epochs.
+It is written into a ``.tmp-`` folder and renamed when complete, so a crash while writing leaves
+the previous checkpoint as the latest; older checkpoints are deleted after the rename.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import keras
+import mlflow
+import numpy as np
+
+logger = logging.getLogger(__name__)
+
+PREFIX = "step-"
+# Parameters that do not change what a training step computes: a checkpoint stays valid when
+# they change (more epochs continue a run; the others only change how it is driven or shown).
+NOT_IN_FINGERPRINT = {"epochs", "steps_per_execution", "jit_compile", "grid_rows",
+                      "checkpoint_every_steps"}  # fmt: skip
+
+
+@dataclass
+class Progress:
+    """Where training stands, and what it has recorded so far."""
+
+    critic_step: int = 0
+    history: list[dict[str, float]] = field(default_factory=list)  # one dict per finished epoch
+    steps: list[list[float]] = field(default_factory=list)  # [critic_step, epoch, estimate]
+    samples: list[np.ndarray] = field(default_factory=list)  # one array per finished epoch
+    run_id: str | None = None  # the MLflow run that wrote it
+
+
+def training_identity(params: dict[str, Any], images: np.ndarray) -> dict[str, Any]:
+    """What a checkpoint must match to be resumed: the parameters that shape training and the
+    training images (their count and a hash of a sample of them)."""
+    sample = np.ascontiguousarray(images[:: max(1, len(images) // 1000)])
+    return {
+        "params": {k: v for k, v in sorted(params.items()) if k not in NOT_IN_FINGERPRINT},
+        "images": len(images),
+        "images_sha256": hashlib.sha256(sample.tobytes()).hexdigest(),
+    }
+
+
+def latest(directory: Path) -> Path | None:
+    """The newest complete checkpoint in ``directory``, or None."""
+    found = sorted(directory.glob(f"{PREFIX}*")) if directory.is_dir() else []
+    return found[-1] if found else None
+
+
+def why_incompatible(checkpoint: Path, identity: dict[str, Any]) -> str | None:
+    """None if ``checkpoint`` can be resumed for ``identity``, else the reason in words."""
+    saved = json.loads((checkpoint / "progress.json").read_text())["identity"]
+    if saved == identity:
+        return None
+    changed = [
+        f"training.{key} {saved['params'].get(key)!r} -> {value!r}"
+        for key, value in identity["params"].items()
+        if saved["params"].get(key) != value
+    ]
+    if (saved["images"], saved["images_sha256"]) != (identity["images"], identity["images_sha256"]):
+        changed.append(f"the training images ({saved['images']} -> {identity['images']})")
+    return ", ".join(changed) or "its format"
+
+
+def save(directory: Path, model: keras.Model, progress: Progress, identity: dict) -> Path:
+    """Write a checkpoint atomically; delete the older ones. Returns its folder."""
+    directory.mkdir(parents=True, exist_ok=True)
+    name = f"{PREFIX}{progress.critic_step:09d}-{time.time_ns()}"  # sorts by step, then time
+    final, tmp = directory / name, directory / f".tmp-{name}"
+    tmp.mkdir()
+    start = time.perf_counter()
+    model.save_weights(tmp / "state.weights.h5")
+    np.save(tmp / "epoch_samples.npy", np.asarray(progress.samples, np.uint8))
+    record = {
+        "critic_step": progress.critic_step,
+        "noise_state": keras.ops.convert_to_numpy(model.noise_seed.state).tolist(),
+        "identity": identity,
+        "run_id": progress.run_id,
+        "history": progress.history,
+        "steps": progress.steps,
+    }
+    (tmp / "progress.json").write_text(json.dumps(record))
+    tmp.rename(final)  # the checkpoint exists from here on, complete
+    for older in directory.glob(f"{PREFIX}*"):
+        if older.name < name:
+            shutil.rmtree(older, ignore_errors=True)
+    for leftover in directory.glob(".tmp-*"):  # from a crash while writing
+        if leftover.name < tmp.name:
+            shutil.rmtree(leftover, ignore_errors=True)
+    logger.debug("Checkpoint %s written in %.2f s.", final, time.perf_counter() - start)
+    return final
+
+
+def restore(checkpoint: Path, model: keras.Model) -> Progress:
+    """Load a checkpoint into ``model`` (built and compiled) and return its progress."""
+    model.load_weights(checkpoint / "state.weights.h5")
+    record = json.loads((checkpoint / "progress.json").read_text())
+    model.noise_seed.state.assign(np.asarray(record["noise_state"], dtype="uint32"))
+    samples = np.load(checkpoint / "epoch_samples.npy")
+    return Progress(
+        critic_step=record["critic_step"],
+        history=record["history"],
+        steps=record["steps"],
+        samples=list(samples),
+        run_id=record["run_id"],
+    )
+
+
+def clear(directory: Path) -> None:
+    """Remove every checkpoint (training finished: the next run starts fresh)."""
+    for path in [*directory.glob(f"{PREFIX}*"), *directory.glob(".tmp-*")]:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+class Checkpoint(keras.callbacks.Callback):
+    """Saves the training state after every epoch and, with ``every_steps``, every that many
+    critic steps. ``progress`` is shared with the recording callbacks, which fill it."""
+
+    def __init__(
+        self, directory: Path, progress: Progress, identity: dict, every_steps: int | None
+    ):
+        super().__init__()
+        self.directory, self.progress, self.identity = directory, progress, identity
+        self.every_steps = every_steps
+
+    def save_now(self) -> Path:
+        self.progress.critic_step = int(self.model.critic_optimizer.iterations.numpy())
+        if mlflow.active_run() is not None:
+            self.progress.run_id = mlflow.active_run().info.run_id
+        return save(self.directory, self.model, self.progress, self.identity)
+
+    def on_train_batch_end(self, batch, logs=None):
+        step = int(self.model.critic_optimizer.iterations.numpy())
+        if self.every_steps and step % self.every_steps == 0:
+            self.save_now()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.save_now()

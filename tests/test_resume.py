@@ -1,0 +1,125 @@
+"""A killed `kedro run` resumes from its last checkpoint and ends exactly where an uninterrupted
+run ends; SIGTERM stops cleanly; a checkpoint of other settings is not resumed."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import keras
+import mlflow
+import numpy as np
+import pytest
+
+from .test_run import make_project_copy, model_versions
+
+pytestmark = pytest.mark.e2e
+
+# conf/test: 200 images in batches of 50, 4 critic steps an epoch; 4 epochs, 16 steps.
+PARAMS = "training.epochs=4,training.checkpoint_every_steps=1,training.deterministic=true"
+
+
+def command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "kedro", "run", "--env", "test", *args]
+
+
+def env() -> dict[str, str]:
+    return {**os.environ, "KEDRO_DISABLE_TELEMETRY": "1", "COLUMNS": "400"}
+
+
+def run(project: Path, *args: str) -> subprocess.CompletedProcess:
+    result = subprocess.run(command(*args), cwd=project, env=env(), capture_output=True,
+                            text=True, timeout=300, check=False)  # fmt: skip
+    return result
+
+
+def start(project: Path, *args: str, log: Path) -> subprocess.Popen:
+    with log.open("w") as out:
+        return subprocess.Popen(command(*args), cwd=project, env=env(), stdout=out,
+                                stderr=subprocess.STDOUT)  # fmt: skip
+
+
+def wait_for_checkpoint(project: Path, process: subprocess.Popen, step: int) -> str:
+    """Block until a checkpoint of critic step >= ``step`` exists; return its name."""
+    folder = project / "data" / "06_models" / "checkpoints"
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline:
+        names = sorted(p.name for p in folder.glob("step-*")) if folder.is_dir() else []
+        if names and int(names[-1].split("-")[1]) >= step:
+            return names[-1]
+        assert process.poll() is None, "training ended before the checkpoint to stop at"
+        time.sleep(0.05)
+    raise AssertionError(f"no checkpoint of step {step} within 240 s")
+
+
+def weights_hash(path: Path) -> str:
+    model = keras.saving.load_model(path, safe_mode=True)
+    data = b"".join(np.ascontiguousarray(w).tobytes() for w in model.get_weights())
+    return hashlib.sha256(data).hexdigest()
+
+
+@pytest.mark.timeout(600)
+def test_sigkill_then_resume_ends_bit_identical_to_an_uninterrupted_run(tmp_path):
+    project = make_project_copy(tmp_path)
+    whole = run(project, "--params", PARAMS)  # trains the classifier too, reused below
+    assert whole.returncode == 0, whole.stdout[-4000:] + whole.stderr[-4000:]
+
+    kill_at = random.Random().randint(2, 13)  # any critic step but the last few
+    process = start(project, "--pipeline", "gan", "--params", PARAMS, log=tmp_path / "1.log")
+    stopped_at = wait_for_checkpoint(project, process, kill_at)
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=30)
+
+    resumed = run(project, "--pipeline", "gan", "--params", PARAMS)
+    output = " ".join((resumed.stdout + resumed.stderr).split())
+    assert resumed.returncode == 0, output[-5000:]
+    assert "Resuming training from checkpoint" in output, output[-5000:]
+    step = int(output.split("(critic step ")[1].split(",")[0])
+    assert step >= kill_at, (step, kill_at, stopped_at)
+    for name in ("generator", "critic"):
+        uninterrupted, after_resume = model_versions(project, name)
+        assert weights_hash(after_resume) == weights_hash(uninterrupted), (name, kill_at)
+    assert not list((project / "data" / "06_models" / "checkpoints").iterdir())  # finished
+
+    client = mlflow.MlflowClient(tracking_uri=f"sqlite:///{project / 'mlflow.db'}")
+    (latest, *_) = client.search_runs(
+        [client.get_experiment_by_name("wgan_pipeline").experiment_id],
+        order_by=["attributes.start_time DESC"],
+    )
+    assert latest.info.status == "FINISHED"
+    assert latest.data.tags["resumed_at_critic_step"] == str(step)
+    assert "resumed_from_run" in latest.data.tags
+
+
+@pytest.mark.timeout(600)
+def test_sigterm_checkpoints_and_marks_the_run_killed_then_other_settings_start_fresh(tmp_path):
+    project = make_project_copy(tmp_path)
+    log = tmp_path / "term.log"
+    process = start(project, "--params", PARAMS, log=log)
+    wait_for_checkpoint(project, process, 3)
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=120) != 0
+    output = " ".join(log.read_text().split())
+    assert "Training stopped by SIGTERM at critic step" in output, output[-5000:]
+    assert "Run the same command again to resume" in output
+    checkpoints = list((project / "data" / "06_models" / "checkpoints").glob("step-*"))
+    assert len(checkpoints) == 1
+    client = mlflow.MlflowClient(tracking_uri=f"sqlite:///{project / 'mlflow.db'}")
+    (killed,) = client.search_runs([client.get_experiment_by_name("wgan_pipeline").experiment_id])
+    assert killed.info.status == "KILLED"
+    assert "SIGTERM" in killed.data.tags["interrupted"]
+    assert not (project / "data" / "06_models" / "generator.keras").exists()  # nothing saved
+
+    other = run(project, "--params", PARAMS + ",training.clip_value=0.05")
+    output = " ".join((other.stdout + other.stderr).split())
+    assert other.returncode == 0, output[-5000:]
+    assert "Not resuming checkpoint" in output
+    assert "training.clip_value 0.1 -> 0.05" in output
+    assert "Resuming" not in output
+    assert not list((project / "data" / "06_models" / "checkpoints").iterdir())
