@@ -50,7 +50,7 @@ def wait_for_checkpoint(project: Path, process: subprocess.Popen, step: int) -> 
     folder = project / "data" / "06_models" / "checkpoints"
     deadline = time.monotonic() + 240
     while time.monotonic() < deadline:
-        names = sorted(p.name for p in folder.glob("step-*")) if folder.is_dir() else []
+        names = sorted(p.name for p in folder.glob("run-*/step-*")) if folder.is_dir() else []
         if names and int(names[-1].split("-")[1]) >= step:
             return names[-1]
         assert process.poll() is None, "training ended before the checkpoint to stop at"
@@ -108,7 +108,7 @@ def test_sigterm_checkpoints_and_marks_the_run_killed_then_other_settings_start_
     output = " ".join(log.read_text().split())
     assert "Training stopped by SIGTERM at critic step" in output, output[-5000:]
     assert "Run the same command again to resume" in output
-    checkpoints = list((project / "data" / "06_models" / "checkpoints").glob("step-*"))
+    checkpoints = list((project / "data" / "06_models" / "checkpoints").glob("run-*/step-*"))
     assert len(checkpoints) == 1
     client = mlflow.MlflowClient(tracking_uri=f"sqlite:///{project / 'mlflow.db'}")
     (killed,) = client.search_runs([client.get_experiment_by_name("wgan_pipeline").experiment_id])
@@ -123,3 +123,49 @@ def test_sigterm_checkpoints_and_marks_the_run_killed_then_other_settings_start_
     assert "training.clip_value 0.1 -> 0.05" in output
     assert "Resuming" not in output
     assert not list((project / "data" / "06_models" / "checkpoints").iterdir())
+
+
+@pytest.mark.timeout(600)
+def test_two_runs_at_once_both_finish_and_keep_their_own_outputs(tmp_path):
+    """Two `kedro run`s started together in one project: both finish, each has its own model
+    versions, checkpoints and MLflow run with intact artifacts, and the store is sound."""
+    project = make_project_copy(tmp_path)
+    logs = [tmp_path / f"{i}.log" for i in range(2)]
+    seeds = ("training.seed=1", "training.seed=2")
+    processes = [start(project, "--params", f"{PARAMS},{seed}", log=log)
+                 for seed, log in zip(seeds, logs)]  # fmt: skip
+    for process, log in zip(processes, logs):
+        assert process.wait(timeout=500) == 0, log.read_text()[-5000:]
+
+    for name in ("generator", "critic", "mnist_classifier"):
+        versions = model_versions(project, name)
+        assert len(versions) == 2, name
+        for version in versions:
+            keras.saving.load_model(version, safe_mode=True)  # whole, loadable files
+    assert not list((project / "data" / "06_models" / "checkpoints").iterdir())
+    assert weights_hash(model_versions(project, "generator")[0]) != weights_hash(
+        model_versions(project, "generator")[1]
+    )  # two seeds, two models: neither run took the other's
+
+    client = mlflow.MlflowClient(tracking_uri=f"sqlite:///{project / 'mlflow.db'}")
+    runs = client.search_runs([client.get_experiment_by_name("wgan_pipeline").experiment_id])
+    assert sorted(r.data.params["training.seed"] for r in runs) == ["1", "2"]
+    for run_ in runs:
+        assert run_.info.status == "FINISHED"
+        history = client.get_metric_history(run_.info.run_id, "wasserstein_estimate")
+        assert [m.step for m in history] == [1, 2, 3, 4]
+        local = Path(
+            client.download_artifacts(
+                run_.info.run_id, "training_history.csv", tmp_path / run_.info.run_id
+            )
+        )
+        assert len(local.read_text().splitlines()) == 1 + 4
+        steps = Path(
+            client.download_artifacts(
+                run_.info.run_id, "training_steps.csv", tmp_path / run_.info.run_id
+            )
+        )
+        # each run's own per-step curve: its values match its own metric history
+        frame = np.loadtxt(steps, delimiter=",", skiprows=1)
+        per_epoch = [frame[frame[:, 1] == e, 2].mean() for e in (1, 2, 3, 4)]
+        np.testing.assert_allclose(per_epoch, [m.value for m in history], rtol=1e-5)

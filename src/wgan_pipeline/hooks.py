@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import subprocess
 import urllib.error
 import urllib.request
@@ -39,8 +41,14 @@ class ProjectMlflowHook(MlflowHook):
             server = context.config_loader["mlflow"].get("server") or {}
         except MissingConfigException:  # no mlflow.yml: the plugin's local default
             server = {}
-        check_tracking_server(str(server.get("mlflow_tracking_uri") or ""))
-        super().after_context_created(context)
+        uri = str(server.get("mlflow_tracking_uri") or "")
+        check_tracking_server(uri)
+        # The plugin's set-up creates (migrates) a new sqlite store: two runs started at once
+        # would migrate it together and one would fail, so they take turns.
+        with _file_lock(
+            Path(uri.removeprefix("sqlite:///") + ".lock"), uri.startswith("sqlite:///")
+        ):
+            super().after_context_created(context)
         self._kedro_env = context.env or "local"
         self._project_path = Path(context.project_path)
 
@@ -90,6 +98,19 @@ def check_tracking_server(uri: str, timeout: float = 5.0) -> None:
     )
 
 
+@contextlib.contextmanager
+def _file_lock(path: Path, active: bool = True):
+    """An exclusive ``flock`` on ``path`` (created if missing) while inside; a no-op if not
+    ``active``."""
+    if not active:
+        yield
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+
+
 def _is_interruption(error: BaseException | None) -> bool:
     """Whether ``error`` (or what it wraps) is the training's clean stop on SIGINT/SIGTERM."""
     while error is not None:
@@ -113,3 +134,35 @@ def _git_tags(path: Path) -> dict[str, str]:
     except (OSError, subprocess.SubprocessError):
         return {}
     return {"git_commit": commit, "git_dirty": str(dirty).lower()}
+
+
+class SerialSavesHook:
+    """Catalog saves of `kedro run`s running at once in one project never interleave: each save
+    (a file, and for MLflow artifact datasets its upload to the run) holds an exclusive lock on
+    ``data/.save.lock``. Models are versioned, so concurrent runs keep both; the unversioned
+    outputs are whole files, the last run's."""
+
+    _lock = None
+
+    @hook_impl
+    def after_context_created(self, context) -> None:
+        self._path = Path(context.project_path) / "data" / ".save.lock"
+
+    @hook_impl
+    def before_dataset_saved(self, dataset_name: str, data: Any, node) -> None:
+        self._path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = self._path.open("a")
+        fcntl.flock(self._lock, fcntl.LOCK_EX)
+
+    @hook_impl
+    def after_dataset_saved(self, dataset_name: str, data: Any, node) -> None:
+        self._release()
+
+    @hook_impl
+    def on_pipeline_error(self, error, run_params, pipeline, catalog) -> None:
+        self._release()  # a save that raised
+
+    def _release(self) -> None:
+        if self._lock is not None:
+            self._lock.close()  # closing drops the lock
+            self._lock = None

@@ -9,7 +9,7 @@ from pathlib import Path
 from kedro.config import OmegaConfigLoader
 from kedro.utils import find_kedro_project
 
-from wgan_pipeline.hooks import ProjectMlflowHook
+from wgan_pipeline.hooks import ProjectMlflowHook, SerialSavesHook
 
 
 def _project_root() -> str:
@@ -18,8 +18,9 @@ def _project_root() -> str:
 
 
 # kedro-mlflow's own hook is replaced by a subclass that logs typed (pydantic) parameter
-# groups flattened and tags each run with the Kedro env and git commit (see hooks.py).
-HOOKS = (ProjectMlflowHook(),)
+# groups flattened and tags each run with the Kedro env and git commit; saves of concurrent
+# runs take turns (see hooks.py).
+HOOKS = (ProjectMlflowHook(), SerialSavesHook())
 DISABLE_HOOKS_FOR_PLUGINS = ("kedro_mlflow",)
 
 CONFIG_LOADER_CLASS = OmegaConfigLoader

@@ -1,4 +1,8 @@
-"""Model files that cannot be loaded are refused with the file, the fault and the fix, and kept."""
+"""Model files that cannot be loaded are refused with the file, the fault and the fix, and kept;
+a save that fails leaves nothing half-written."""
+
+import errno
+from pathlib import Path
 
 import keras
 import pytest
@@ -54,3 +58,28 @@ def test_a_lambda_layer_is_refused_by_safe_mode(tmp_path):
     with pytest.raises(DatasetError, match="Lambda layer .* safe_mode refuses to run"):
         dataset.load()
     assert plain.is_file()
+
+
+def test_a_full_disk_while_saving_leaves_no_partial_version(tmp_path, monkeypatch):
+    dataset = KerasModelDataset(
+        filepath=str(tmp_path / "generator.keras"), version=Version(None, None)
+    )
+    dataset.save(small_model())
+    (first,) = (tmp_path / "generator.keras").iterdir()
+    before = (first / "generator.keras").read_bytes()
+
+    later = KerasModelDataset(
+        filepath=str(tmp_path / "generator.keras"), version=Version(None, None)
+    )
+
+    def full_disk(source, target, *args, **kwargs):
+        Path(target).parent.mkdir(parents=True, exist_ok=True)
+        Path(target).write_bytes(b"half a model")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(later._fs, "put", full_disk)
+    with pytest.raises(DatasetError, match="No space left on device. Nothing was left there"):
+        later.save(small_model())
+    assert [p.name for p in (tmp_path / "generator.keras").iterdir()] == [first.name]
+    assert (first / "generator.keras").read_bytes() == before
+    assert later.load().output_shape == (None, 2)  # the latest is still the good one

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from pathlib import PurePosixPath
+import contextlib
+from pathlib import Path, PurePosixPath
 
 import keras
 from kedro.io.core import DatasetError
@@ -12,7 +13,21 @@ from kedro_datasets.tensorflow import TensorFlowModelDataset
 class KerasModelDataset(TensorFlowModelDataset):
     """kedro-datasets' ``TensorFlowModelDataset`` (.keras files, ``safe_mode`` loading) whose load
     errors name the version file and the fault: a corrupt or truncated file, or a Lambda layer
-    (code inside the file, which safe_mode refuses to run), instead of a temporary path."""
+    (code inside the file, which safe_mode refuses to run), instead of a temporary path; and
+    whose failed save (a full disk) leaves no partial file behind to be loaded as the latest."""
+
+    def save(self, data: keras.Model) -> None:
+        path = Path(self._get_save_path())
+        try:
+            TensorFlowModelDataset.save.__wrapped__(self, data)  # the plain save, unwrapped
+        except OSError as exc:
+            path.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                path.parent.rmdir()  # the version folder, if this save made it and it is empty
+            raise DatasetError(
+                f"Could not save the model to '{path}': {exc.strerror or exc}. Nothing was left "
+                "there, and earlier versions are untouched. Free some disk space and run again."
+            ) from exc
 
     def load(self) -> keras.Model:
         path = PurePosixPath(self._get_load_path())

@@ -8,7 +8,6 @@ import time
 import keras
 import mlflow
 import numpy as np
-import pandas as pd
 
 from wgan_pipeline.pipelines.data_processing.nodes import unscale_images
 from wgan_pipeline.samples import image_grid
@@ -94,9 +93,6 @@ class StepHistory(keras.callbacks.Callback):
         if logs is not None:
             logs.pop(self.KEY, None)
 
-    def to_frame(self) -> pd.DataFrame:
-        return pd.DataFrame(self.rows, columns=["critic_step", "epoch", "wasserstein_estimate"])
-
 
 class EpochSamples(keras.callbacks.Callback):
     """After every epoch: the generator's digits from the same fixed noise, as uint8 pixels."""
@@ -120,9 +116,6 @@ class EpochHistory(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         self.records.append({"epoch": epoch + 1, **{k: float(v) for k, v in (logs or {}).items()}})
-
-    def to_frame(self) -> pd.DataFrame:
-        return pd.DataFrame(self.records)
 
 
 class MlflowLiveLogger(keras.callbacks.Callback):

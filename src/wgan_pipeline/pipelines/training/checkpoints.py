@@ -1,5 +1,9 @@
 """Training state on disk, so a killed `kedro run` resumes where it stopped.
 
+Each training process works in its own folder ``run-<id>`` of the checkpoint directory, locked
+(``flock``) while it lives: a run started while another trains never touches the other's
+checkpoints, and a new run takes over the newest folder whose process is gone (killed).
+
 A checkpoint is a folder ``step-NNNNNNNNN-<time>`` in the checkpoint directory holding
 - ``state.weights.h5``: both networks, both optimizers (slots and iteration counts) and the
   WGAN's own counter, as Keras' ``save_weights`` writes them;
@@ -12,11 +16,15 @@ the previous checkpoint as the latest; older checkpoints are deleted after the r
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import json
 import logging
+import os
 import shutil
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,6 +40,10 @@ PREFIX = "step-"
 # they change (more epochs continue a run; the others only change how it is driven or shown).
 NOT_IN_FINGERPRINT = {"epochs", "steps_per_execution", "jit_compile", "grid_rows",
                       "checkpoint_every_steps"}  # fmt: skip
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint could not be written (e.g. a full disk); the previous one is intact."""
 
 
 @dataclass
@@ -54,6 +66,48 @@ def training_identity(params: dict[str, Any], images: np.ndarray) -> dict[str, A
         "images": len(images),
         "images_sha256": hashlib.sha256(sample.tobytes()).hexdigest(),
     }
+
+
+@contextlib.contextmanager
+def claim(root: Path) -> Iterator[Path]:
+    """A run folder under ``root`` locked for this process: the newest one left by a dead
+    process (to resume from) or a new one. Removed on leaving if it holds no checkpoint."""
+    root.mkdir(parents=True, exist_ok=True)
+    folder, lock = None, None
+    for candidate in sorted(root.glob("run-*"), key=_newest_checkpoint, reverse=True):
+        handle = _try_lock(candidate)
+        if handle is None:
+            continue  # a live run's
+        if folder is None and latest(candidate) is not None:
+            folder, lock = candidate, handle  # a dead run's checkpoints: resume them
+        else:
+            handle.close()  # empty or older leftovers of dead runs
+            shutil.rmtree(candidate, ignore_errors=True)
+    if folder is None:
+        folder = root / f"run-{time.time_ns()}-{os.getpid()}"
+        folder.mkdir()
+        lock = _try_lock(folder)
+    try:
+        yield folder
+    finally:
+        if latest(folder) is None:
+            shutil.rmtree(folder, ignore_errors=True)
+        lock.close()
+
+
+def _try_lock(folder: Path):
+    handle = (folder / ".lock").open("a")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        return None
+    return handle
+
+
+def _newest_checkpoint(folder: Path) -> str:
+    found = latest(folder)
+    return found.name if found else ""
 
 
 def latest(directory: Path) -> Path | None:
@@ -83,25 +137,37 @@ def save(directory: Path, model: keras.Model, progress: Progress, identity: dict
     name = f"{PREFIX}{progress.critic_step:09d}-{time.time_ns()}"  # sorts by step, then time
     final, tmp = directory / name, directory / f".tmp-{name}"
     tmp.mkdir()
-    start = time.perf_counter()
-    model.save_weights(tmp / "state.weights.h5")
-    np.save(tmp / "epoch_samples.npy", np.asarray(progress.samples, np.uint8))
-    record = {
-        "critic_step": progress.critic_step,
-        "noise_state": keras.ops.convert_to_numpy(model.noise_seed.state).tolist(),
-        "identity": identity,
-        "run_id": progress.run_id,
-        "history": progress.history,
-        "steps": progress.steps,
-    }
-    (tmp / "progress.json").write_text(json.dumps(record))
+    try:
+        start = time.perf_counter()
+        model.save_weights(tmp / "state.weights.h5")
+        np.save(tmp / "epoch_samples.npy", np.asarray(progress.samples, np.uint8))
+        record = {
+            "critic_step": progress.critic_step,
+            "noise_state": keras.ops.convert_to_numpy(model.noise_seed.state).tolist(),
+            "identity": identity,
+            "run_id": progress.run_id,
+            "history": progress.history,
+            "steps": progress.steps,
+        }
+        (tmp / "progress.json").write_text(json.dumps(record))
+    except OSError as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        previous = latest(directory)
+        raise CheckpointError(
+            f"Could not write the checkpoint {final}: {exc.strerror or exc}. "
+            + (
+                f"The previous one, {previous}, is intact: free some disk space and run the "
+                "same command to resume from it."
+                if previous
+                else "Free some disk space and run again."
+            )  # fmt: skip
+        ) from exc
     tmp.rename(final)  # the checkpoint exists from here on, complete
     for older in directory.glob(f"{PREFIX}*"):
         if older.name < name:
             shutil.rmtree(older, ignore_errors=True)
-    for leftover in directory.glob(".tmp-*"):  # from a crash while writing
-        if leftover.name < tmp.name:
-            shutil.rmtree(leftover, ignore_errors=True)
+    for leftover in directory.glob(".tmp-*"):  # from a crash while writing (one process a folder)
+        shutil.rmtree(leftover, ignore_errors=True)
     logger.debug("Checkpoint %s written in %.2f s.", final, time.perf_counter() - start)
     return final
 

@@ -160,14 +160,33 @@ def train_wgan(
         jit_compile=params.jit_compile,
     )
     identity = checkpoints.training_identity(params.model_dump(), training_images)
-    progress = _resume_or_start(checkpoint_dir, identity, wgan, params, steps_per_epoch)
+    with checkpoints.claim(checkpoint_dir) as run_dir:
+        progress = _resume_or_start(run_dir, identity, wgan, params, steps_per_epoch)
+        _fit(wgan, training_images, params, progress, run_dir, identity, steps_per_epoch)
+        checkpoints.clear(run_dir)  # finished: the next run starts fresh
 
+    steps = pd.DataFrame(progress.steps, columns=["critic_step", "epoch", "wasserstein_estimate"])
+    steps[["critic_step", "epoch"]] = steps[["critic_step", "epoch"]].astype("int64")
+    # Saved as the chapter's plain architecture: loadable anywhere, no custom layer needed.
+    generator = plain_generator(wgan.generator)
+    history = pd.DataFrame(progress.history)
+    return generator, wgan.critic, history, steps, np.stack(progress.samples)
+
+
+def _fit(
+    wgan: WGAN,
+    training_images: np.ndarray,
+    params: TrainingParams,
+    progress: checkpoints.Progress,
+    run_dir: Path,
+    identity: dict,
+    steps_per_epoch: int,
+) -> None:
+    """``fit`` from where ``progress`` stands to ``params.epochs``, recording into it."""
     fixed_noise = latent_noise(params.grid_rows**2, params.latent_dim, params.noise, params.seed)
     samples = EpochSamples(fixed_noise, progress.samples)
     epochs = EpochHistory(progress.history)
-    checkpoint = checkpoints.Checkpoint(
-        checkpoint_dir, progress, identity, params.checkpoint_every_steps
-    )
+    checkpoint = checkpoints.Checkpoint(run_dir, progress, identity, params.checkpoint_every_steps)
     callbacks = [
         StopOnDivergence(),  # first: nothing is logged or drawn from a diverged epoch
         EpochTimer(),
@@ -191,13 +210,6 @@ def train_wgan(
                 verbose=1 if sys.stdout.isatty() else 2,
             )
             start_epoch, skip = (start_epoch + 1, 0) if skip else (params.epochs, 0)
-    checkpoints.clear(checkpoint_dir)  # finished: the next run starts fresh
-
-    steps = pd.DataFrame(progress.steps, columns=["critic_step", "epoch", "wasserstein_estimate"])
-    steps[["critic_step", "epoch"]] = steps[["critic_step", "epoch"]].astype("int64")
-    # Saved as the chapter's plain architecture: loadable anywhere, no custom layer needed.
-    generator = plain_generator(wgan.generator)
-    return generator, wgan.critic, epochs.to_frame(), steps, np.stack(progress.samples)
 
 
 def _resume_or_start(
