@@ -8,6 +8,7 @@ import mlflow
 import pytest
 from kedro.framework.session import KedroSession
 from kedro.framework.startup import bootstrap_project
+from mlflow.tracking._tracking_service import utils as tracking_utils
 
 from wgan_pipeline.pipelines.training import nodes
 from wgan_pipeline.pipelines.training.callbacks import TrainingDivergedError
@@ -25,15 +26,13 @@ def test_a_diverging_run_fails_with_epoch_step_and_value(tmp_path, monkeypatch):
     monkeypatch.chdir(project)
     monkeypatch.setattr(nodes, "make_optimizer", lambda params: keras.optimizers.RMSprop(1e30))
     bootstrap_project(project)
-    previous_uri = mlflow.get_tracking_uri()
-    try:
-        with KedroSession.create(project_path=project, env="test",
-                                 runtime_params={"training": {"constraint": "gradient_penalty"}}
-                                 ) as session:  # fmt: skip
-            with pytest.raises(TrainingDivergedError) as info:
-                session.run()
-    finally:
-        mlflow.set_tracking_uri(previous_uri)
+    # The session's hook points MLflow at the copy's store: undo that after the test.
+    monkeypatch.setattr(tracking_utils, "_tracking_uri", tracking_utils._tracking_uri)
+    with KedroSession.create(project_path=project, env="test",
+                             runtime_params={"training": {"constraint": "gradient_penalty"}}
+                             ) as session:  # fmt: skip
+        with pytest.raises(TrainingDivergedError) as info:
+            session.run()
     message = str(info.value)
     assert "Training diverged in epoch 1 at critic step" in message
     assert "training.learning_rate" in message

@@ -133,10 +133,8 @@ def test_kedro_run_judges_the_samples_against_real_and_noise(finished_run):
         assert Image.open(reporting / f"{picture}.png").size > (100, 100), picture
 
 
-def test_kedro_run_is_one_finished_mlflow_run(finished_run, monkeypatch):
-    tracking_uri = f"sqlite:///{finished_run / 'mlflow.db'}"
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", tracking_uri)  # for models:/ URIs below
-    client = mlflow.MlflowClient(tracking_uri=tracking_uri)
+def test_kedro_run_is_one_finished_mlflow_run(finished_run):
+    client = mlflow.MlflowClient(tracking_uri=f"sqlite:///{finished_run / 'mlflow.db'}")
     (experiment,) = [e for e in client.search_experiments() if e.name == "wgan_pipeline"]
     (run,) = client.search_runs([experiment.experiment_id])
     assert run.info.status == "FINISHED"
@@ -167,10 +165,12 @@ def test_kedro_run_is_one_finished_mlflow_run(finished_run, monkeypatch):
 
     (model,) = client.search_logged_models([experiment.experiment_id])
     assert model.name == "generator" and model.source_run_id == run.info.run_id
-    info = mlflow.models.get_model_info(model.model_uri)
-    (noise,), (images,) = info.signature.inputs.inputs, info.signature.outputs.inputs
+    mlmodel = mlflow.models.Model.load(
+        mlflow.artifacts.download_artifacts(f"{model.artifact_location}/MLmodel")
+    )
+    (noise,), (images,) = mlmodel.signature.inputs.inputs, mlmodel.signature.outputs.inputs
     assert noise.shape == (-1, 100) and images.shape == (-1, 28, 28, 1)
-    assert info.saved_input_example_info is not None
+    assert mlmodel.saved_input_example_info is not None
 
 
 def test_mlflow_store_is_at_the_project_root(finished_run):

@@ -28,6 +28,7 @@ class ProjectMlflowHook(MlflowHook):
     - tags every run with the Kedro environment and the git commit of the project;
     - refuses, within seconds and before any node runs, a tracking server that does not answer
       (MLflow itself would retry for minutes and then fail with a stack of HTTP errors);
+    - creates a new sqlite store under a lock, so runs started together do not both migrate it;
     - closes the run as KILLED, not FAILED, when training was stopped by SIGINT/SIGTERM.
     """
 
@@ -112,7 +113,8 @@ def _file_lock(path: Path, active: bool = True):
 
 
 def _is_interruption(error: BaseException | None) -> bool:
-    """Whether ``error`` (or what it wraps) is the training's clean stop on SIGINT/SIGTERM."""
+    """Whether ``error`` (or what it wraps) is the training's clean stop on SIGINT/SIGTERM
+    (matched by name: importing the training module here would load TensorFlow in every hook)."""
     while error is not None:
         if type(error).__name__ == "TrainingInterrupted":
             return True
