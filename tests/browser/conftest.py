@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from PIL import Image
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from ..conftest import PROJECT_ROOT
@@ -207,8 +208,13 @@ def screenshot_dir() -> Path:
 
 
 def save_screenshot(page: Page, name: str, full_page: bool = True) -> Path:
+    """A PNG of the page, reduced to a 256-colour palette (a third of the size; README shows
+    these)."""
     path = screenshot_dir() / name
     page.screenshot(path=path, full_page=full_page, type="png", animations="disabled")
+    with Image.open(path) as image:
+        small = image.convert("RGB").quantize(256)
+    small.save(path, optimize=True)
     return path
 
 
