@@ -128,8 +128,8 @@ def test_kedro_run_judges_the_samples_against_real_and_noise(finished_run):
     shares = metrics[[f"share_{d}" for d in range(10)]].sum(axis=1)
     np.testing.assert_allclose(shares, 1.0, atol=1e-9)
     assert len(model_versions(finished_run, "mnist_classifier")) == 1
-    for picture in ("class_histogram", "wasserstein_curve", "latent_interpolation",
-                    "training_progress"):  # fmt: skip
+    for picture in ("class_histogram", "wasserstein_curve", "loss_curves",
+                    "latent_interpolation", "training_progress"):  # fmt: skip
         assert Image.open(reporting / f"{picture}.png").size > (100, 100), picture
 
 
@@ -158,7 +158,7 @@ def test_kedro_run_is_one_finished_mlflow_run(finished_run):
 
     artifacts = {a.path for a in client.list_artifacts(run.info.run_id)}
     assert {"sample_grid.png", "training_history.csv", "training_steps.csv", "samples",
-            "evaluation_metrics.csv", "class_histogram.png", "wasserstein_curve.png",
+            "evaluation_metrics.csv", "class_histogram.png", "wasserstein_curve.png", "loss_curves.png",
             "latent_interpolation.png", "training_progress.png"} <= artifacts  # fmt: skip
     epochs = {a.path for a in client.list_artifacts(run.info.run_id, "samples")}
     assert epochs == {"samples/epoch_001.png", "samples/epoch_002.png"}

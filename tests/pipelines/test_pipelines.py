@@ -116,12 +116,16 @@ def test_evaluation_slice(pipelines, small_generator, tiny_mnist):
             {"critic_step": [1, 2, 3], "epoch": [1, 1, 2], "wasserstein_estimate": [0.3, 0.2, 0.1]}
         ),
         "epoch_samples": np.zeros((2, 4, 28, 28), np.uint8),
+        "training_history": pd.DataFrame(
+            {"epoch": [1, 2], "critic_loss": [-0.3, -0.2], "generator_loss": [0.1, 0.2]}
+        ),
         "params:evaluation": EVALUATION,
         "params:training.noise": "normal",
     }
     # evaluation_metrics is consumed (and released) inside the run: check its MLflow copy.
-    outputs = ["sample_grid", "generator_mlflow_model", "evaluation_mlflow_metrics", "class_histogram", "wasserstein_curve",
-               "latent_interpolation", "training_progress"]  # fmt: skip
+    outputs = ["sample_grid", "generator_mlflow_model", "evaluation_mlflow_metrics",
+               "class_histogram", "wasserstein_curve", "latent_interpolation",
+               "training_progress", "loss_curves"]  # fmt: skip
     out = run(pipelines["evaluation"], inputs, outputs)
     assert out["sample_grid"].size == ((3 * 30 + 2) * 2,) * 2
     assert out["generator_mlflow_model"] is small_generator
@@ -132,9 +136,8 @@ def test_evaluation_slice(pipelines, small_generator, tiny_mnist):
         assert np.isfinite(metrics[f"generated.{name}"]["value"])
     assert out["latent_interpolation"].size == ((3 * 30 + 2) * 2, (2 * 30 + 2) * 2)
     assert out["training_progress"].size == ((2 * 30 + 2) * 2,) * 2
-    assert {type(out[name]).__name__ for name in ("class_histogram", "wasserstein_curve")} == {
-        "Figure"
-    }
+    figures = ("class_histogram", "wasserstein_curve", "loss_curves")
+    assert {type(out[name]).__name__ for name in figures} == {"Figure"}
 
     samples = run(pipelines["evaluation"].only_nodes("evaluation.generate_samples"), inputs,
                   ["generated_samples"])["generated_samples"]  # fmt: skip

@@ -201,6 +201,20 @@ def plot_wasserstein_curve(steps: pd.DataFrame, params: EvaluationParams) -> Fig
     return figure
 
 
+def plot_losses(history: pd.DataFrame) -> Figure:
+    """Per-epoch mean critic and generator losses (and the gradient penalty when there is one)."""
+    figure = Figure(figsize=(7, 3.2), layout="constrained")
+    axes = figure.subplots()
+    for column in ("critic_loss", "generator_loss", "gradient_penalty"):
+        if column in history:
+            axes.plot(history["epoch"], history[column], marker="o", markersize=3, label=column)
+    axes.axhline(0.0, color="black", linewidth=0.6)
+    axes.set(xlabel="epoch", ylabel="mean over the epoch")
+    axes.set_title("Losses during training")
+    axes.legend(fontsize="small")
+    return figure
+
+
 def interpolate_latent(
     generator: keras.Model,
     params: EvaluationParams,

@@ -9,6 +9,7 @@ from .nodes import (
     make_sample_grid,
     metrics_for_mlflow,
     plot_class_histogram,
+    plot_losses,
     plot_wasserstein_curve,
     score_sets,
 )
@@ -58,6 +59,12 @@ def create_pipeline(**kwargs) -> Pipeline:
                 inputs=["training_steps", "params:evaluation"],
                 outputs="wasserstein_curve",
                 name="plot_wasserstein_curve",
+            ),
+            Node(
+                plot_losses,
+                inputs="training_history",
+                outputs="loss_curves",
+                name="plot_losses",
             ),
             Node(
                 interpolate_latent,
