@@ -35,7 +35,8 @@ ROOT = Path(__file__).resolve().parents[1]
 BATCH, LATENT, SEED = 100, 100, 0
 EPOCH_STEPS = 60000 // BATCH
 BASELINE = ROOT.parent / "shared" / "baselines" / "chapter_loop.py"
-PHASES = ["matmul", "chapter", "project_plain", "project_fused", "callbacks", "checkpoint"]
+PHASES = ["matmul", "chapter", "project_plain", "project_fused", "project_fused_bf16", "callbacks",
+          "checkpoint"]  # fmt: skip
 
 
 # --- FLOP counting ---------------------------------------------------------------------------
@@ -112,7 +113,7 @@ def phase_chapter(args) -> dict:
     return {"steps_per_s": max(runs), "runs": runs}
 
 
-def _project(args, fused: bool) -> dict:
+def _project(args, fused: bool, dtype: str | None = None) -> dict:
     import keras
     import tensorflow as tf
 
@@ -122,8 +123,8 @@ def _project(args, fused: bool) -> dict:
 
     x, batches = load_batches(args.mnist, args.warmup + args.steps)
     keras.utils.set_random_seed(SEED)
-    generator = build_generator(LATENT, fused_upsampling=fused)
-    critic = build_critic()
+    generator = build_generator(LATENT, fused_upsampling=fused, dtype=dtype)
+    critic = build_critic(dtype=dtype)
     wgan = WGAN(generator, critic, latent_dim=LATENT, clip_value=0.1, seed=SEED)
     wgan.compile(keras.optimizers.RMSprop(5e-5), keras.optimizers.RMSprop(5e-5))
     images = tf.convert_to_tensor(scale_images(x))
@@ -155,6 +156,11 @@ def phase_project_plain(args) -> dict:
 
 def phase_project_fused(args) -> dict:
     return _project(args, fused=True)
+
+
+def phase_project_fused_bf16(args) -> dict:
+    """Mixed precision: bfloat16 compute, float32 weights, score and losses."""
+    return _project(args, fused=True, dtype="mixed_bfloat16")
 
 
 def phase_callbacks(args) -> dict:
@@ -251,10 +257,10 @@ def run_phase(name: str, args) -> dict:
 
 def summarise(results: dict) -> dict:
     matmul = results["matmul"]["gflops"]
-    plain, fused = results["project_plain"], results["project_fused"]
     chapter = results["chapter"].get("steps_per_s")
     summary = {"attainable_gflops": matmul, "epoch_steps": EPOCH_STEPS}
-    for name, r in (("plain", plain), ("fused", fused)):
+    for name in ("plain", "fused", "fused_bf16"):
+        r = results[f"project_{name}"]
         executed = r["steps_per_s"] * r["executed_gflop_per_step"]
         summary[name] = {
             "steps_per_s": r["steps_per_s"],
@@ -284,6 +290,7 @@ def print_table(results: dict, summary: dict) -> None:
     for name, label in (
         ("plain", "project step, plain generator"),
         ("fused", "project step, UpSampleConv2D"),
+        ("fused_bf16", "same, mixed precision (bfloat16)"),
     ):
         s = summary[name]
         ratio = f", {s['speedup_vs_chapter']:.2f}x chapter" if s["speedup_vs_chapter"] else ""

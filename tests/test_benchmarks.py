@@ -16,10 +16,11 @@ def test_benchmark_quick_mode_writes_its_table(tmp_path):
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
     assert "project step, UpSampleConv2D" in result.stdout
+    assert "mixed precision (bfloat16)" in result.stdout and "training checkpoint" in result.stdout
     report = json.loads(out.read_text())
     summary = report["summary"]
     assert summary["attainable_gflops"] > 0
-    for name in ("plain", "fused"):
+    for name in ("plain", "fused", "fused_bf16"):
         assert summary[name]["steps_per_s"] > 0 and summary[name]["peak_rss_mb"] > 0
     # FLOP counts are exact arithmetic on the models, not timings: the chapter's step is about
     # 40 GFLOP, and UpSampleConv2D cuts the generator's convolutions to 9/25.

@@ -57,7 +57,7 @@ class UpSampleConv2D(keras.layers.Layer):
 
     def phase_kernel(self):
         """The (3, 3, in, 4 * filters) kernel: phase (a, b) in channels (2a + b) * filters + c."""
-        m = ops.convert_to_tensor(self._phases, dtype=self.kernel.dtype)
+        m = ops.convert_to_tensor(self._phases, dtype=self.compute_dtype)  # bf16 when mixed
         # W[a, b, y, x, i, o] = sum_{s, t} M[a, y, s] M[b, x, t] K[s, t, i, o]
         w = ops.einsum("ays,bxt,stio->yxiabo", m, m, self.kernel)
         channels = self.kernel.shape[2]

@@ -11,7 +11,11 @@ IMAGE_SHAPE = (28, 28, 1)
 
 
 def build_generator(
-    latent_dim: int = 100, *, fused_upsampling: bool = False, name: str = "generator"
+    latent_dim: int = 100,
+    *,
+    fused_upsampling: bool = False,
+    dtype: str | None = None,
+    name: str = "generator",
 ) -> keras.Model:
     """Noise (latent_dim,) -> image (28, 28, 1) in [-1, 1].
 
@@ -26,22 +30,25 @@ def build_generator(
     if latent_dim < 1:
         raise ValueError(f"latent_dim must be a positive integer, got {latent_dim!r}")
 
-    def upsample_conv(filters: int, index: int) -> list[keras.layers.Layer]:
+    def upsample_conv(filters: int, index: int, dtype: str | None) -> list[keras.layers.Layer]:
         if fused_upsampling:
-            return [UpSampleConv2D(filters, 5, activation="tanh", name=f"upsample_conv_{index}")]
+            return [UpSampleConv2D(filters, 5, activation="tanh", dtype=dtype,
+                                   name=f"upsample_conv_{index}")]  # fmt: skip
         return [
-            layers.UpSampling2D(2, name=f"upsample_{index}"),
-            layers.Conv2D(filters, 5, padding="same", activation="tanh", name=f"conv_{index}"),
+            layers.UpSampling2D(2, dtype=dtype, name=f"upsample_{index}"),
+            layers.Conv2D(
+                filters, 5, padding="same", activation="tanh", dtype=dtype, name=f"conv_{index}"
+            ),  # fmt: skip
         ]
 
     return keras.Sequential(
         [
             keras.Input((latent_dim,), name="noise"),
-            layers.Dense(1024, activation="tanh", name="dense_1"),
-            layers.Dense(128 * 7 * 7, activation="tanh", name="dense_2"),
-            layers.Reshape((7, 7, 128), name="reshape"),
-            *upsample_conv(64, 1),
-            *upsample_conv(1, 2),
+            layers.Dense(1024, activation="tanh", dtype=dtype, name="dense_1"),
+            layers.Dense(128 * 7 * 7, activation="tanh", dtype=dtype, name="dense_2"),
+            layers.Reshape((7, 7, 128), dtype=dtype, name="reshape"),
+            *upsample_conv(64, 1, dtype),
+            *upsample_conv(1, 2, "float32" if dtype else None),
         ],
         name=name,
     )
@@ -54,23 +61,24 @@ def plain_generator(generator: keras.Model) -> keras.Model:
     return plain
 
 
-def build_critic(*, name: str = "critic") -> keras.Model:
+def build_critic(*, dtype: str | None = None, name: str = "critic") -> keras.Model:
     """Image (28, 28, 1) -> one unbounded score per image (no sigmoid: a Wasserstein critic).
 
     Three Conv2D(3x3, stride 2, same) + LeakyReLU(0.2) with 64, 32, 16 filters, a Conv2D(1, 3x3)
-    and global average pooling. 23,873 parameters; no batch normalisation.
+    and global average pooling. 23,873 parameters; no batch normalisation. ``dtype`` as for
+    the generator; the score always comes out float32, so the losses are computed in float32.
     """
     return keras.Sequential(
         [
             keras.Input(IMAGE_SHAPE, name="image"),
-            layers.Conv2D(64, 3, strides=2, padding="same", name="conv_1"),
-            layers.LeakyReLU(0.2, name="lrelu_1"),
-            layers.Conv2D(32, 3, strides=2, padding="same", name="conv_2"),
-            layers.LeakyReLU(0.2, name="lrelu_2"),
-            layers.Conv2D(16, 3, strides=2, padding="same", name="conv_3"),
-            layers.LeakyReLU(0.2, name="lrelu_3"),
-            layers.Conv2D(1, 3, padding="same", name="conv_4"),
-            layers.GlobalAveragePooling2D(name="score"),
+            layers.Conv2D(64, 3, strides=2, padding="same", dtype=dtype, name="conv_1"),
+            layers.LeakyReLU(0.2, dtype=dtype, name="lrelu_1"),
+            layers.Conv2D(32, 3, strides=2, padding="same", dtype=dtype, name="conv_2"),
+            layers.LeakyReLU(0.2, dtype=dtype, name="lrelu_2"),
+            layers.Conv2D(16, 3, strides=2, padding="same", dtype=dtype, name="conv_3"),
+            layers.LeakyReLU(0.2, dtype=dtype, name="lrelu_3"),
+            layers.Conv2D(1, 3, padding="same", dtype=dtype, name="conv_4"),
+            layers.GlobalAveragePooling2D(dtype="float32", name="score"),
         ],
         name=name,
     )
