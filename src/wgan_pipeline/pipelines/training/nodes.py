@@ -6,6 +6,7 @@ import contextlib
 import logging
 import signal
 import sys
+import threading
 from pathlib import Path
 from typing import Literal
 
@@ -262,14 +263,19 @@ def _stop_cleanly_on_signals(checkpoint: checkpoints.Checkpoint):
     def interrupt(signum, frame):
         raise TrainingInterrupted(signal.Signals(signum).name)
 
-    previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
+    # Python delivers signals to the main thread only (other runners: Ctrl-C as Kedro handles it)
+    in_main = threading.current_thread() is threading.main_thread()
+    signals = (signal.SIGINT, signal.SIGTERM) if in_main else ()
+    previous = {sig: signal.signal(sig, interrupt) for sig in signals}
     try:
         yield
     except (TrainingInterrupted, KeyboardInterrupt) as exc:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # no second interrupt while saving
+        if in_main:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)  # no second interrupt while saving
         path = checkpoint.save_now()
         message = (
-            f"Training stopped by {exc or 'SIGINT'} at critic step {checkpoint.progress.critic_step}; "
+            f"Training stopped by {str(exc) or 'SIGINT'} at critic step "
+            f"{checkpoint.progress.critic_step}; "
             f"checkpoint {path} written. Run the same command again to resume."
         )
         if mlflow.active_run() is not None:
