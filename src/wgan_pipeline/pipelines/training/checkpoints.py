@@ -12,6 +12,7 @@ A checkpoint is a folder ``step-NNNNNNNNN-<time>`` in the checkpoint directory h
 - ``epoch_samples.npy``: the fixed-noise digits of the finished epochs.
 It is written into a ``.tmp-`` folder and renamed when complete, so a crash while writing leaves
 the previous checkpoint as the latest; older checkpoints are deleted after the rename.
+SIGINT/SIGTERM during training write one more and stop (``stop_cleanly_on_signals``).
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ import json
 import logging
 import os
 import shutil
+import signal
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -204,6 +207,13 @@ class Checkpoint(keras.callbacks.Callback):
         self.directory, self.progress, self.identity = directory, progress, identity
         self.every_steps = every_steps
 
+    def on_train_begin(self, logs=None):
+        run = mlflow.active_run()
+        if run is not None and self.progress.run_id not in (None, run.info.run_id):
+            # resumed from a checkpoint another (killed) run wrote
+            mlflow.set_tags({"resumed_from_run": self.progress.run_id,
+                             "resumed_at_critic_step": self.progress.critic_step})  # fmt: skip
+
     def save_now(self) -> Path:
         self.progress.critic_step = int(self.model.critic_optimizer.iterations.numpy())
         if mlflow.active_run() is not None:
@@ -217,3 +227,39 @@ class Checkpoint(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         self.save_now()
+
+
+@contextlib.contextmanager
+def stop_cleanly_on_signals(checkpoint: Checkpoint):
+    """SIGINT/SIGTERM: write a checkpoint and raise TrainingInterrupted, which the project's
+    MLflow hook closes the run with as KILLED (the run exits non-zero; the same command
+    resumes)."""
+
+    def interrupt(signum, frame):
+        raise TrainingInterrupted(signal.Signals(signum).name)
+
+    # Python delivers signals to the main thread only (other runners: Ctrl-C as Kedro handles it)
+    in_main = threading.current_thread() is threading.main_thread()
+    signals = (signal.SIGINT, signal.SIGTERM) if in_main else ()
+    previous = {sig: signal.signal(sig, interrupt) for sig in signals}
+    try:
+        yield
+    except (TrainingInterrupted, KeyboardInterrupt) as exc:
+        if in_main:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)  # no second interrupt while saving
+        path = checkpoint.save_now()
+        message = (
+            f"Training stopped by {str(exc) or 'SIGINT'} at critic step "
+            f"{checkpoint.progress.critic_step}; "
+            f"checkpoint {path} written. Run the same command again to resume."
+        )
+        if mlflow.active_run() is not None:
+            mlflow.set_tag("interrupted", message)
+        raise TrainingInterrupted(message) from None
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+class TrainingInterrupted(RuntimeError):
+    """SIGINT or SIGTERM during training; a checkpoint was written."""

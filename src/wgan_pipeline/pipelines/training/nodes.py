@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import signal
 import sys
-import threading
 from pathlib import Path
 from typing import Literal
 
 import keras
-import mlflow
 import numpy as np
 import pandas as pd
 import tensorflow as tf
@@ -204,7 +200,7 @@ def _fit(
         checkpoint,  # last: saves what the others recorded
     ]
     start_epoch, skip = divmod(progress.critic_step, steps_per_epoch)
-    with _stop_cleanly_on_signals(checkpoint):
+    with checkpoints.stop_cleanly_on_signals(checkpoint):
         while start_epoch < params.epochs:
             # A resumed epoch runs only its remaining steps; the next fit runs whole epochs.
             wgan.fit(
@@ -237,9 +233,6 @@ def _resume_or_start(
                 progress.critic_step,
                 f", MLflow run {progress.run_id}" if progress.run_id else "",
             )
-            if progress.run_id and mlflow.active_run() is not None:
-                mlflow.set_tag("resumed_from_run", progress.run_id)
-                mlflow.set_tag("resumed_at_critic_step", progress.critic_step)
             return progress
         logger.warning(
             "Not resuming checkpoint %s: it was written with other settings (%s). Starting "
@@ -252,39 +245,3 @@ def _resume_or_start(
         # update), so the critic starts inside the constraint set.
         wgan.clip_critic_weights()
     return checkpoints.Progress()
-
-
-@contextlib.contextmanager
-def _stop_cleanly_on_signals(checkpoint: checkpoints.Checkpoint):
-    """SIGINT/SIGTERM: write a checkpoint and raise TrainingInterrupted, which the project's
-    MLflow hook closes the run with as KILLED (the run exits non-zero; the same command
-    resumes)."""
-
-    def interrupt(signum, frame):
-        raise TrainingInterrupted(signal.Signals(signum).name)
-
-    # Python delivers signals to the main thread only (other runners: Ctrl-C as Kedro handles it)
-    in_main = threading.current_thread() is threading.main_thread()
-    signals = (signal.SIGINT, signal.SIGTERM) if in_main else ()
-    previous = {sig: signal.signal(sig, interrupt) for sig in signals}
-    try:
-        yield
-    except (TrainingInterrupted, KeyboardInterrupt) as exc:
-        if in_main:
-            signal.signal(signal.SIGINT, signal.SIG_IGN)  # no second interrupt while saving
-        path = checkpoint.save_now()
-        message = (
-            f"Training stopped by {str(exc) or 'SIGINT'} at critic step "
-            f"{checkpoint.progress.critic_step}; "
-            f"checkpoint {path} written. Run the same command again to resume."
-        )
-        if mlflow.active_run() is not None:
-            mlflow.set_tag("interrupted", message)
-        raise TrainingInterrupted(message) from None
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-
-
-class TrainingInterrupted(RuntimeError):
-    """SIGINT or SIGTERM during training; a checkpoint was written."""
