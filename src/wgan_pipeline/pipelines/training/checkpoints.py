@@ -166,9 +166,9 @@ def save(directory: Path, model: keras.Model, progress: Progress, identity: dict
             )  # fmt: skip
         ) from exc
     tmp.rename(final)  # the checkpoint exists from here on, complete
-    for older in directory.glob(f"{PREFIX}*"):
-        if older.name < name:
-            shutil.rmtree(older, ignore_errors=True)
+    for other in directory.glob(f"{PREFIX}*"):  # one process a folder: the rest are older
+        if other != final:
+            shutil.rmtree(other, ignore_errors=True)
     for leftover in directory.glob(".tmp-*"):  # from a crash while writing (one process a folder)
         shutil.rmtree(leftover, ignore_errors=True)
     logger.debug("Checkpoint %s written in %.2f s.", final, time.perf_counter() - start)

@@ -236,10 +236,11 @@ def _resume_or_start(
             return progress
         logger.warning(
             "Not resuming checkpoint %s: it was written with other settings (%s). Starting "
-            "fresh; it is replaced by this run's first checkpoint.",
+            "fresh; it is deleted.",
             found,
             reason,
         )
+        checkpoints.clear(directory)
     if params.constraint == "clip":
         # Clip once before the first update too (the paper's code clamps before each critic
         # update), so the critic starts inside the constraint set.
