@@ -44,10 +44,16 @@ def latest_runs(client: mlflow.MlflowClient) -> dict[tuple[str, int], mlflow.ent
 
 
 def command(env: str, run: mlflow.entities.Run) -> str:
+    """The command that made the run, from its environment, pipeline and epochs (kedro-mlflow's
+    own ``kedro_command`` tag leaves out --env and --params)."""
     parts = ["kedro run"]
     if env != "local":
-        parts += [f"--env {env}", "--pipeline gan"]
-    parts.append(f"--params training.epochs={run.data.params['training.epochs']}")
+        parts.append(f"--env {env}")
+    if "gan" in run.data.tags.get("pipeline_names", ""):
+        parts.append("--pipeline gan")
+    epochs = run.data.params["training.epochs"]
+    if epochs != "30":  # the default
+        parts.append(f"--params training.epochs={epochs}")
     return " ".join(parts)
 
 
