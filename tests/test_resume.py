@@ -4,7 +4,6 @@ run ends; SIGTERM stops cleanly; a checkpoint of other settings is not resumed."
 from __future__ import annotations
 
 import hashlib
-import os
 import random
 import signal
 import subprocess
@@ -17,7 +16,7 @@ import mlflow
 import numpy as np
 import pytest
 
-from .test_run import make_project_copy, model_versions
+from .test_run import kedro, kedro_env, make_project_copy, model_versions
 
 pytestmark = pytest.mark.e2e
 
@@ -25,23 +24,15 @@ pytestmark = pytest.mark.e2e
 PARAMS = "training.epochs=4,training.checkpoint_every_steps=1,training.deterministic=true"
 
 
-def command(*args: str) -> list[str]:
-    return [sys.executable, "-m", "kedro", "run", "--env", "test", *args]
-
-
-def env() -> dict[str, str]:
-    return {**os.environ, "KEDRO_DISABLE_TELEMETRY": "1", "COLUMNS": "400"}
-
-
 def run(project: Path, *args: str) -> subprocess.CompletedProcess:
-    result = subprocess.run(command(*args), cwd=project, env=env(), capture_output=True,
-                            text=True, timeout=300, check=False)  # fmt: skip
-    return result
+    return kedro(project, "run", "--env", "test", *args)
 
 
 def start(project: Path, *args: str, log: Path) -> subprocess.Popen:
+    """The same command as ``run``, in the background, its output in ``log``."""
+    command = [sys.executable, "-m", "kedro", "run", "--env", "test", *args]
     with log.open("w") as out:
-        return subprocess.Popen(command(*args), cwd=project, env=env(), stdout=out,
+        return subprocess.Popen(command, cwd=project, env=kedro_env(), stdout=out,
                                 stderr=subprocess.STDOUT)  # fmt: skip
 
 

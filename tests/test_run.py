@@ -26,8 +26,9 @@ from .conftest import PROJECT_ROOT, mnist_copy
 pytestmark = pytest.mark.e2e
 
 
-def kedro(project: Path, *args: str, timeout: int = 300) -> subprocess.CompletedProcess:
-    # COLUMNS: a wide console, so rich does not break long paths in messages
+def kedro_env() -> dict[str, str]:
+    """The environment the CLI runs in; COLUMNS: a wide console, so rich does not break long
+    paths in messages."""
     env = {
         **os.environ,
         "KEDRO_DISABLE_TELEMETRY": "1",
@@ -35,9 +36,13 @@ def kedro(project: Path, *args: str, timeout: int = 300) -> subprocess.Completed
         "COLUMNS": "400",
     }
     env.pop("MLFLOW_TRACKING_URI", None)
+    return env
+
+
+def kedro(project: Path, *args: str, timeout: int = 300) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "kedro", *args],
-        check=False, cwd=project, env=env, capture_output=True, text=True, timeout=timeout,
+        check=False, cwd=project, env=kedro_env(), capture_output=True, text=True, timeout=timeout,
     )  # fmt: skip
 
 
