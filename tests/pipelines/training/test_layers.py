@@ -3,7 +3,12 @@
 import keras
 import numpy as np
 import pytest
-import tensorflow as tf
+from keras import ops
+
+if keras.backend.backend() == "jax":
+    import jax
+else:
+    import tensorflow as tf
 
 from wgan_pipeline.pipelines.training.layers import UpSampleConv2D, _phase_matrices
 from wgan_pipeline.pipelines.training.models import build_generator, plain_generator
@@ -16,13 +21,24 @@ def random_weights(model: keras.Model, seed: int = 0) -> list[np.ndarray]:
 
 
 def loss_and_grads(model: keras.Model, x: np.ndarray):
-    with tf.GradientTape() as tape:
-        tape.watch(x := tf.convert_to_tensor(x))
-        # a loss that weighs every output pixel differently, so phase mix-ups change it
-        y = model(x)
-        loss = tf.reduce_sum(y * tf.reshape(tf.range(tf.size(y[0]), dtype=y.dtype), y.shape[1:]))
-    grads = tape.gradient(loss, [x, *model.trainable_weights])
-    return y.numpy(), [g.numpy() for g in grads]
+    """Outputs, and the gradients of a loss that weighs every output pixel differently (so
+    phase mix-ups change it) with respect to the input and every weight, on either backend."""
+    inputs = [ops.convert_to_tensor(x), *[ops.convert_to_tensor(w) for w in model.get_weights()]]
+
+    def loss(x, *weights):
+        y, _ = model.stateless_call(list(weights), [], x)
+        index = ops.reshape(ops.arange(int(np.prod(y.shape[1:])), dtype=y.dtype), y.shape[1:])
+        return ops.sum(y * index), y
+
+    if keras.backend.backend() == "jax":
+        argnums = tuple(range(len(inputs)))
+        (_, y), grads = jax.value_and_grad(loss, argnums=argnums, has_aux=True)(*inputs)
+    else:
+        with tf.GradientTape() as tape:
+            tape.watch(inputs)
+            value, y = loss(*inputs)
+        grads = tape.gradient(value, inputs)
+    return ops.convert_to_numpy(y), [ops.convert_to_numpy(g) for g in grads]
 
 
 @pytest.mark.parametrize("kernel_size", [1, 3, 5])

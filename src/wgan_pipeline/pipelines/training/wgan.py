@@ -6,8 +6,9 @@ from __future__ import annotations
 from typing import Literal
 
 import keras
-import tensorflow as tf
 from keras import ops
+
+from . import backend
 
 # The WGAN paper's code: 100 critic updates per generator update for the first 25 generator
 # updates and every 500th, so the critic is near its optimum when the generator learns from it.
@@ -72,7 +73,7 @@ class WGAN(keras.Model):
         # Critic updates since the last generator update: part of the model's state, so a
         # restored checkpoint resumes mid-way through a generator update's critic updates.
         self.critic_steps_pending = self.add_weight(
-            shape=(), initializer="zeros", dtype="int64", trainable=False, name="critic_steps"
+            shape=(), initializer="zeros", dtype="int32", trainable=False, name="critic_steps"
         )
         self.critic_loss_tracker = keras.metrics.Mean(name="critic_loss")
         self.generator_loss_tracker = keras.metrics.Mean(name="generator_loss")
@@ -90,6 +91,8 @@ class WGAN(keras.Model):
         super().compile(**kwargs)
         self.critic_optimizer = critic_optimizer
         self.generator_optimizer = generator_optimizer
+        # Keras' own slot: what its JAX trainer threads through the step as optimizer state.
+        self.optimizer = _OptimizerPair(critic_optimizer, generator_optimizer)
         # Built now: the generator update runs inside a conditional, where no variable (such
         # as an optimizer's slots) may be created.
         critic_optimizer.build(self.critic.trainable_variables)
@@ -120,12 +123,20 @@ class WGAN(keras.Model):
     def critic_steps_due(self):
         """Critic updates the next generator update waits for."""
         if self.critic_schedule == "constant":
-            return ops.convert_to_tensor(self.n_critic, "int64")
-        done = ops.cast(self.generator_optimizer.iterations, "int64")
+            return ops.convert_to_tensor(self.n_critic, "int32")
+        done = ops.cast(self.generator_optimizer.iterations, "int32")
         boost = ops.logical_or(done < PAPER_BOOST_FIRST, done % PAPER_BOOST_EVERY == 0)
         return ops.where(boost, PAPER_BOOST_CRITIC_STEPS, self.n_critic)
 
-    def train_step(self, data):
+    def train_step(self, *args):
+        """TensorFlow calls ``train_step(data)``; Keras' JAX trainer calls
+        ``train_step(state, data)`` and wants ``(logs, new_state)``: the same step, run on it."""
+        if backend.is_jax():
+            state, data = args
+            return backend.run_stateless(self, state, lambda: self.wgan_step(data))
+        return self.wgan_step(*args)
+
+    def wgan_step(self, data):
         real, _, _ = keras.utils.unpack_x_y_sample_weight(data)  # images only, no labels
         batch_size = ops.shape(real)[0]
 
@@ -134,20 +145,23 @@ class WGAN(keras.Model):
         mix = None
         if self.constraint == "gradient_penalty":
             mix = keras.random.uniform((batch_size, 1, 1, 1), seed=self.noise_seed)
-        with tf.GradientTape() as tape:
+
+        def critic_loss():
             wasserstein, penalty = self.critic_terms(real, fake, mix)
-            critic_loss = -wasserstein + self.gp_weight * penalty
-        grads = tape.gradient(critic_loss, self.critic.trainable_weights)
-        self.critic_optimizer.apply(grads, self.critic.trainable_weights)
+            return -wasserstein + self.gp_weight * penalty, (wasserstein, penalty)
+
+        critic_weights = self.critic.trainable_weights
+        loss, (wasserstein, penalty), grads = backend.value_and_grad(critic_loss, critic_weights)
+        self.critic_optimizer.apply(grads, critic_weights)
         if self.constraint == "clip":
             self.clip_critic_weights()
         self.critic_steps_pending.assign_add(1)
 
         # 2. Once the critic has had its updates: one generator update through it as it stands.
         generator_due = self.critic_steps_pending >= self.critic_steps_due()
-        tf.cond(generator_due, lambda: self._generator_step(batch_size), tf.no_op)
+        backend.cond(generator_due, lambda: self._generator_step(batch_size))
 
-        self.critic_loss_tracker.update_state(critic_loss)
+        self.critic_loss_tracker.update_state(loss)
         self.wasserstein_tracker.update_state(wasserstein)
         if self.constraint == "gradient_penalty":
             self.penalty_tracker.update_state(penalty)
@@ -172,24 +186,41 @@ class WGAN(keras.Model):
             return wasserstein, ops.convert_to_tensor(0.0)
         interpolates = real + mix * (fake - real)
         images = ops.concatenate([real, fake, interpolates], axis=0)
-        with tf.GradientTape() as penalty_tape:
-            penalty_tape.watch(images)
+
+        def interpolate_scores(images):
             scores = self.critic(images, training=True)
-            interpolate_scores = ops.sum(scores[2 * batch_size :])
-        grads = penalty_tape.gradient(interpolate_scores, images)[2 * batch_size :]
+            return ops.sum(scores[2 * batch_size :]), scores
+
+        scores, grads = backend.input_gradient(interpolate_scores, images)
+        grads = grads[2 * batch_size :]
         norms = ops.sqrt(ops.sum(ops.square(grads), axis=(1, 2, 3)) + 1e-12)
         wasserstein = ops.mean(scores[:batch_size]) - ops.mean(scores[batch_size : 2 * batch_size])
         return wasserstein, ops.mean(ops.square(norms - 1.0))
 
     def _generator_step(self, batch_size):
-        with tf.GradientTape() as tape:
+        def generator_loss():
             generated = self.generator(self.sample_noise(batch_size), training=True)
-            generator_loss = -ops.mean(self.critic(generated, training=True))
-        grads = tape.gradient(generator_loss, self.generator.trainable_weights)
-        self.generator_optimizer.apply(grads, self.generator.trainable_weights)
-        self.generator_loss_tracker.update_state(generator_loss)
+            return -ops.mean(self.critic(generated, training=True)), None
+
+        generator_weights = self.generator.trainable_weights
+        loss, _, grads = backend.value_and_grad(generator_loss, generator_weights)
+        self.generator_optimizer.apply(grads, generator_weights)
+        self.generator_loss_tracker.update_state(loss)
         self.critic_steps_pending.assign(0)
-        return tf.no_op()
+
+
+class _OptimizerPair:
+    """Both networks' optimizers where Keras expects the model's one: its JAX trainer reads
+    ``variables`` to pass the optimizer state into the compiled step and writes it back after."""
+
+    built = True
+
+    def __init__(self, critic: keras.optimizers.Optimizer, generator: keras.optimizers.Optimizer):
+        self.critic, self.generator = critic, generator
+
+    @property
+    def variables(self) -> list[keras.Variable]:
+        return [*self.critic.variables, *self.generator.variables]
 
 
 def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
