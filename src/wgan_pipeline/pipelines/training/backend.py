@@ -16,6 +16,8 @@ TensorFlow is not installed (the GPU benchmark machine).
 from __future__ import annotations
 
 import contextlib
+import logging
+import os
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -32,12 +34,36 @@ else:
         "set KERAS_BACKEND=tensorflow (the default) or KERAS_BACKEND=jax."
     )
 
+logger = logging.getLogger(__name__)
+_GPU_DETERMINISM = "--xla_gpu_deterministic_ops=true"
+
 # The scopes run_stateless and its helpers opened, innermost last.
 _scopes: list[keras.StatelessScope] = []
 
 
 def is_jax() -> bool:
     return BACKEND == "jax"
+
+
+def devices() -> list[str]:
+    """The devices the backend computes on: its GPUs when it sees any, else the CPU."""
+    if is_jax():
+        return [f"{d.platform}:{d.id} ({d.device_kind})" for d in jax.devices()]
+    found = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")
+    return [d.name for d in found]
+
+
+def enable_determinism() -> None:
+    """Same inputs, same bits: TensorFlow's op determinism. JAX's CPU kernels already are; on a
+    GPU, XLA reads its flag at start-up, so it can only be asked for before the run."""
+    if not is_jax():
+        tf.config.experimental.enable_op_determinism()
+    elif jax.default_backend() == "gpu" and _GPU_DETERMINISM not in os.environ.get("XLA_FLAGS", ""):
+        logger.warning(
+            "training.deterministic: JAX on a GPU is deterministic only when started with "
+            "XLA_FLAGS=%s; this run is not.",
+            _GPU_DETERMINISM,
+        )
 
 
 def value_and_grad(fn: Callable[[], tuple[Any, Any]], variables: Sequence[keras.Variable]):

@@ -16,7 +16,7 @@ from pydantic import Field
 from wgan_pipeline.params import Params
 from wgan_pipeline.samples import latent_noise
 
-from . import checkpoints
+from . import backend, checkpoints
 from .callbacks import (
     EpochHistory,
     EpochSamples,
@@ -57,7 +57,11 @@ class TrainingParams(Params):
     steps_per_execution: int = Field(
         1, ge=1, description="Train steps per compiled call (fewer Python round trips)."
     )
-    jit_compile: bool = Field(False, description="Compile the train step with XLA.")
+    jit_compile: bool | Literal["auto"] = Field(
+        "auto",
+        description="Compile the train step with XLA; auto: Keras decides (on with JAX and on "
+        "GPUs, off with TensorFlow on a CPU).",
+    )
     mixed_precision: bool = Field(
         False,
         description="bfloat16 compute with float32 weights, critic score and losses (faster "
@@ -71,7 +75,9 @@ class TrainingParams(Params):
         None, ge=1, description="Also checkpoint every N critic steps (null: every epoch only)."
     )
     deterministic: bool = Field(
-        False, description="TensorFlow op determinism: a resumed run ends bit-identical."
+        False,
+        description="Deterministic ops (TensorFlow's; XLA's on a GPU with JAX): a resumed run "
+        "ends bit-identical.",
     )
 
 
@@ -121,20 +127,20 @@ def train_wgan(
     Returns the trained generator, the critic, a per-epoch history (critic loss, generator loss,
     Wasserstein estimate, epoch seconds), a per-critic-step Wasserstein estimate and the
     fixed-noise samples after every epoch (uint8, (epochs, grid_rows**2, 28, 28)). Runs on a
-    GPU when TensorFlow sees one.
+    GPU when the Keras backend (TensorFlow, or JAX with KERAS_BACKEND=jax) sees one.
 
     Checkpoints go to ``checkpoint_dir`` every epoch (and every ``checkpoint_every_steps``); a
     compatible checkpoint found there at the start is resumed, and all are removed once training
     finishes. SIGINT and SIGTERM write a checkpoint, mark the MLflow run KILLED and stop.
     """
     if params.deterministic:
-        tf.config.experimental.enable_op_determinism()
+        backend.enable_determinism()
     keras.utils.set_random_seed(params.seed)
     steps_per_epoch = len(training_images) // params.batch_size
-    devices = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")
     logger.info(
-        "Training on %s: %d images, %d epochs of %d critic steps (%s, %s, n_critic %d).",
-        ", ".join(d.name for d in devices),
+        "Training with %s on %s: %d images, %d epochs of %d critic steps (%s, %s, n_critic %d).",
+        keras.backend.backend(),
+        ", ".join(backend.devices()),
         len(training_images),
         params.epochs,
         steps_per_epoch,

@@ -115,6 +115,10 @@ class WGAN(keras.Model):
             return keras.random.uniform(shape, -1.0, 1.0, seed=self.noise_seed)
         return keras.random.normal(shape, seed=self.noise_seed)
 
+    def sample_mix(self, batch_size):
+        """One interpolation weight in [0, 1) per image, for the gradient penalty."""
+        return keras.random.uniform((batch_size, 1, 1, 1), seed=self.noise_seed)
+
     def clip_critic_weights(self) -> None:
         """w <- clip(w, -c, c) for every critic weight, on the device."""
         for weight in self.critic.trainable_weights:
@@ -142,9 +146,7 @@ class WGAN(keras.Model):
 
         # 1. A critic update on a real batch and a generated one.
         fake = self.generator(self.sample_noise(batch_size), training=True)
-        mix = None
-        if self.constraint == "gradient_penalty":
-            mix = keras.random.uniform((batch_size, 1, 1, 1), seed=self.noise_seed)
+        mix = self.sample_mix(batch_size) if self.constraint == "gradient_penalty" else None
 
         def critic_loss():
             wasserstein, penalty = self.critic_terms(real, fake, mix)

@@ -1,0 +1,75 @@
+"""The training step on Keras' JAX backend (KERAS_BACKEND=jax): the backend the GPU benchmark
+machine has. Keras fixes its backend when it is first imported, so each check runs in its own
+process."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import mlflow
+import numpy as np
+import pytest
+
+from .conftest import PROJECT_ROOT
+from .test_run import kedro_env, make_project_copy, model_versions, python_without_project
+
+pytest.importorskip("jax", reason="JAX is in the test extra: pip install -e '.[test]'")
+
+
+def on_backend(backend: str, *command: str, cwd: Path = PROJECT_ROOT, timeout: int = 600):
+    env = {**kedro_env(), "KERAS_BACKEND": backend}
+    return subprocess.run(
+        command, check=False, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
+    )
+
+
+@pytest.mark.parametrize("constraint", ["clip", "gradient_penalty"])
+def test_jax_step_computes_what_the_tensorflow_step_computes(constraint, tmp_path):
+    """Same weights, noise and batches, n_critic 2 (so the generator update is both taken and
+    skipped): after 6 critic steps every weight and loss agrees to float rounding."""
+    results = {}
+    for backend in ("tensorflow", "jax"):
+        out = tmp_path / f"{backend}.npz"
+        script = str(PROJECT_ROOT / "tests" / "backend_step.py")
+        done = on_backend(backend, sys.executable, script, str(out), constraint)
+        assert done.returncode == 0, done.stderr[-3000:]
+        results[backend] = np.load(out)
+    tf_run, jax_run = results["tensorflow"], results["jax"]
+    assert int(jax_run["critic_steps"]) == 6 and int(jax_run["generator_steps"]) == 3
+    moved = np.abs(tf_run["after"] - tf_run["before"]).max()
+    assert moved > 1e-3  # the steps changed the weights far beyond the tolerance below
+    np.testing.assert_allclose(jax_run["after"], tf_run["after"], rtol=0, atol=1e-6)
+    for name in ("critic_loss", "generator_loss", "wasserstein_estimate"):
+        np.testing.assert_allclose(jax_run[name], tf_run[name], rtol=1e-4, atol=1e-7)
+
+
+def test_training_tests_pass_on_the_jax_backend():
+    """The WGAN, layer, model and checkpoint tests, run again with KERAS_BACKEND=jax."""
+    done = on_backend("jax", sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                      "tests/pipelines/training")  # fmt: skip
+    assert done.returncode == 0, done.stdout[-5000:]
+
+
+@pytest.mark.e2e
+def test_kedro_run_on_the_jax_backend(tmp_path):
+    project = make_project_copy(tmp_path)
+    done = on_backend("jax", sys.executable, "-m", "kedro", "run", "--env", "test", cwd=project)
+    log = done.stdout + done.stderr
+    assert done.returncode == 0, log[-5000:]
+    assert "Training with jax on cpu:0" in log
+
+    client = mlflow.MlflowClient(tracking_uri=f"sqlite:///{project / 'mlflow.db'}")
+    (experiment,) = [e for e in client.search_experiments() if e.name == "wgan_pipeline"]
+    (run,) = client.search_runs([experiment.experiment_id])
+    assert run.info.status == "FINISHED"
+    history = client.get_metric_history(run.info.run_id, "wasserstein_estimate")
+    assert [m.step for m in history] == [1, 2] and all(np.isfinite(m.value) for m in history)
+    assert "eval.generated.fid" in run.data.metrics
+
+    # the generator trained with JAX is the same .keras file: TensorFlow loads and runs it
+    (generator,) = model_versions(project, "generator")
+    code = (f"import keras, numpy as np; m = keras.saving.load_model({str(generator)!r}); "
+            "print(m(np.zeros((2, 100), 'float32')).shape)")  # fmt: skip
+    assert python_without_project(code, cwd=tmp_path).strip() == "(2, 28, 28, 1)"
