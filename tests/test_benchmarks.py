@@ -1,8 +1,11 @@
 """The speed benchmark runs (its short mode, a few steps): it is measured by hand, never timed here."""
 
 import json
+import os
 import subprocess
 import sys
+
+import pytest
 
 from .conftest import PROJECT_ROOT, mnist_copy
 
@@ -31,3 +34,21 @@ def test_benchmark_quick_mode_writes_its_table(tmp_path):
         report["results"]["project_plain"]["executed_gflop_per_step"]
         == fused["nominal_gflop_per_step"]
     )
+
+
+def test_jax_epoch_benchmark_quick_mode_runs_on_the_jax_backend(tmp_path):
+    """benchmarks/jax_epoch.py (the GPU measurement) in its short mode, on this CPU."""
+    pytest.importorskip("jax", reason="JAX is in the test extra: pip install -e '.[test]'")
+    out = tmp_path / "jax.json"
+    result = subprocess.run(
+        [sys.executable, str(PROJECT_ROOT / "benchmarks" / "jax_epoch.py"), "--quick",
+         "--modes", "fit,scan", "--mnist", str(mnist_copy()), "--out", str(out)],
+        capture_output=True, text=True, timeout=600, check=False,
+        env={**os.environ, "KERAS_BACKEND": "jax"},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(out.read_text())
+    assert report["device"].startswith("cpu")
+    for mode in ("fit", "scan"):
+        assert report[mode]["steps"] == 3 and report[mode]["steps_per_s"] > 0
+    assert 18 < report["executed_gflop_per_step"] < 20  # the same step train_speed.py counts
