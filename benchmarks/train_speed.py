@@ -12,7 +12,8 @@ Measured:
 - attainable float32 rate: a 4096 x 4096 matmul, the best the machine does on dense arithmetic;
 - the chapter's loop (../shared/baselines/chapter_loop.py: train_on_batch, a combined model,
   NumPy weight clipping), when that file is there;
-- the project's step with the plain generator and with UpSampleConv2D (the default);
+- the project's step with the plain generator and with UpSampleConv2D (the default), and the
+  latter in mixed bfloat16, with XLA, with 8 steps per compiled call and with oneDNN off;
 - the per-epoch cost of the MLflow callback (metrics + sample grid) and the epoch timer.
 FLOPs are counted per layer from the models (2 x multiply-adds; forward, plus weight and input
 gradients where the step computes them): "executed" counts what the step runs, "nominal" what
@@ -35,8 +36,14 @@ ROOT = Path(__file__).resolve().parents[1]
 BATCH, LATENT, SEED = 100, 100, 0
 EPOCH_STEPS = 60000 // BATCH
 BASELINE = ROOT.parent / "shared" / "baselines" / "chapter_loop.py"
-PHASES = ["matmul", "chapter", "project_plain", "project_fused", "project_fused_bf16", "callbacks",
+PHASES = ["matmul", "chapter", "project_plain", "project_fused", "project_fused_bf16",
+          "project_fused_xla", "project_fused_spe8", "project_fused_no_onednn", "callbacks",
           "checkpoint"]  # fmt: skip
+VARIANTS = {  # the fused float32 step with one setting changed
+    "fused_xla": "XLA (jit_compile=True)",
+    "fused_spe8": "8 steps per compiled call",
+    "fused_no_onednn": "oneDNN off (TF_ENABLE_ONEDNN_OPTS=0)",
+}
 
 
 # --- FLOP counting ---------------------------------------------------------------------------
@@ -113,7 +120,7 @@ def phase_chapter(args) -> dict:
     return {"steps_per_s": max(runs), "runs": runs}
 
 
-def _project(args, fused: bool, dtype: str | None = None) -> dict:
+def _project(args, fused: bool, dtype: str | None = None, **compile_args) -> dict:
     import keras
     import tensorflow as tf
 
@@ -126,7 +133,7 @@ def _project(args, fused: bool, dtype: str | None = None) -> dict:
     generator = build_generator(LATENT, fused_upsampling=fused, dtype=dtype)
     critic = build_critic(dtype=dtype)
     wgan = WGAN(generator, critic, latent_dim=LATENT, clip_value=0.1, seed=SEED)
-    wgan.compile(keras.optimizers.RMSprop(5e-5), keras.optimizers.RMSprop(5e-5))
+    wgan.compile(keras.optimizers.RMSprop(5e-5), keras.optimizers.RMSprop(5e-5), **compile_args)
     images = tf.convert_to_tensor(scale_images(x))
 
     def dataset(index_batches):
@@ -161,6 +168,19 @@ def phase_project_fused(args) -> dict:
 def phase_project_fused_bf16(args) -> dict:
     """Mixed precision: bfloat16 compute, float32 weights, score and losses."""
     return _project(args, fused=True, dtype="mixed_bfloat16")
+
+
+def phase_project_fused_xla(args) -> dict:
+    return _project(args, fused=True, jit_compile=True)
+
+
+def phase_project_fused_spe8(args) -> dict:
+    return _project(args, fused=True, steps_per_execution=8)
+
+
+def phase_project_fused_no_onednn(args) -> dict:
+    """TF_ENABLE_ONEDNN_OPTS=0 is set for this phase's process by run_phase."""
+    return _project(args, fused=True)
 
 
 def phase_callbacks(args) -> dict:
@@ -249,6 +269,8 @@ def run_phase(name: str, args) -> dict:
     if args.quick:
         command.append("--quick")
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    if name == "project_fused_no_onednn":
+        env["TF_ENABLE_ONEDNN_OPTS"] = "0"
     result = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
     if result.returncode != 0:
         raise SystemExit(f"phase {name} failed:\n{result.stderr[-4000:]}")
@@ -259,7 +281,7 @@ def summarise(results: dict) -> dict:
     matmul = results["matmul"]["gflops"]
     chapter = results["chapter"].get("steps_per_s")
     summary = {"attainable_gflops": matmul, "epoch_steps": EPOCH_STEPS}
-    for name in ("plain", "fused", "fused_bf16"):
+    for name in ("plain", "fused", "fused_bf16", *VARIANTS):
         r = results[f"project_{name}"]
         executed = r["steps_per_s"] * r["executed_gflop_per_step"]
         summary[name] = {
@@ -291,6 +313,7 @@ def print_table(results: dict, summary: dict) -> None:
         ("plain", "project step, plain generator"),
         ("fused", "project step, UpSampleConv2D"),
         ("fused_bf16", "same, mixed precision (bfloat16)"),
+        *[(name, f"same, {label}") for name, label in VARIANTS.items()],
     ):
         s = summary[name]
         ratio = f", {s['speedup_vs_chapter']:.2f}x chapter" if s["speedup_vs_chapter"] else ""

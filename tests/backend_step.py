@@ -1,10 +1,10 @@
 """The WGAN's first steps from fixed weights, noise and batches on the Keras backend that
 KERAS_BACKEND names; writes the weights and losses after them to the .npz given.
 
-    KERAS_BACKEND=jax python tests/backend_step.py OUT.npz {clip,gradient_penalty}
+    KERAS_BACKEND=jax python tests/backend_step.py OUT.npz {clip,gradient_penalty} [STEPS_PER_CALL]
 
-Run once per backend by tests/test_jax_backend.py, which compares the two files: the JAX step
-must compute what the TensorFlow step computes.
+Run by tests/test_jax_backend.py, which compares the files: the JAX step must compute what the
+TensorFlow step computes, and scanning it over several batches per call must change nothing.
 """
 
 import sys
@@ -31,7 +31,7 @@ class FixedNoiseWGAN(WGAN):
         return ops.convert_to_tensor(rng.uniform(0, 1, (batch_size, 1, 1, 1)).astype("float32"))
 
 
-def main(out: str, constraint: str) -> None:
+def main(out: str, constraint: str, steps_per_execution: str = "1") -> None:
     wgan = FixedNoiseWGAN(build_generator(LATENT, fused_upsampling=True), build_critic(),
                           latent_dim=LATENT, constraint=constraint, clip_value=0.05,
                           n_critic=2)  # fmt: skip
@@ -41,7 +41,8 @@ def main(out: str, constraint: str) -> None:
             weight.assign(rng.normal(0, 0.05, weight.shape).astype("float32"))
     before = [ops.convert_to_numpy(w) for w in wgan.weights]
     # SGD: updates linear in the gradients, so the backends' float rounding stays that small
-    wgan.compile(keras.optimizers.SGD(1e-2), keras.optimizers.SGD(1e-2))
+    wgan.compile(keras.optimizers.SGD(1e-2), keras.optimizers.SGD(1e-2),
+                 steps_per_execution=int(steps_per_execution))  # fmt: skip
     images = rng.uniform(-1, 1, (STEPS * BATCH, 28, 28, 1)).astype("float32")
     history = wgan.fit(images, batch_size=BATCH, epochs=1, shuffle=False, verbose=0)
     np.savez(

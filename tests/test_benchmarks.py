@@ -42,13 +42,13 @@ def test_jax_epoch_benchmark_quick_mode_runs_on_the_jax_backend(tmp_path):
     out = tmp_path / "jax.json"
     result = subprocess.run(
         [sys.executable, str(PROJECT_ROOT / "benchmarks" / "jax_epoch.py"), "--quick",
-         "--modes", "fit,scan", "--mnist", str(mnist_copy()), "--out", str(out)],
+         "--modes", "fit_spe,scan", "--mnist", str(mnist_copy()), "--out", str(out)],
         capture_output=True, text=True, timeout=600, check=False,
         env={**os.environ, "KERAS_BACKEND": "jax"},
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads(out.read_text())
     assert report["device"].startswith("cpu")
-    for mode in ("fit", "scan"):
+    for mode in ("fit_spe", "scan"):
         assert report[mode]["steps"] == 3 and report[mode]["steps_per_s"] > 0
     assert 18 < report["executed_gflop_per_step"] < 20  # the same step train_speed.py counts

@@ -25,24 +25,44 @@ def on_backend(backend: str, *command: str, cwd: Path = PROJECT_ROOT, timeout: i
     )
 
 
+@pytest.fixture(scope="module")
+def first_steps(tmp_path_factory):
+    """Runs tests/backend_step.py once per (backend, constraint, steps per call) asked for."""
+    done_runs = {}
+
+    def run(backend: str, constraint: str, steps_per_call: int = 1):
+        key = (backend, constraint, steps_per_call)
+        if key not in done_runs:
+            out = tmp_path_factory.mktemp("steps") / "weights.npz"
+            script = str(PROJECT_ROOT / "tests" / "backend_step.py")
+            done = on_backend(backend, sys.executable, script, str(out), constraint,
+                              str(steps_per_call))  # fmt: skip
+            assert done.returncode == 0, done.stderr[-3000:]
+            done_runs[key] = np.load(out)
+        return done_runs[key]
+
+    return run
+
+
 @pytest.mark.parametrize("constraint", ["clip", "gradient_penalty"])
-def test_jax_step_computes_what_the_tensorflow_step_computes(constraint, tmp_path):
+def test_jax_step_computes_what_the_tensorflow_step_computes(constraint, first_steps):
     """Same weights, noise and batches, n_critic 2 (so the generator update is both taken and
     skipped): after 6 critic steps every weight and loss agrees to float rounding."""
-    results = {}
-    for backend in ("tensorflow", "jax"):
-        out = tmp_path / f"{backend}.npz"
-        script = str(PROJECT_ROOT / "tests" / "backend_step.py")
-        done = on_backend(backend, sys.executable, script, str(out), constraint)
-        assert done.returncode == 0, done.stderr[-3000:]
-        results[backend] = np.load(out)
-    tf_run, jax_run = results["tensorflow"], results["jax"]
+    tf_run, jax_run = first_steps("tensorflow", constraint), first_steps("jax", constraint)
     assert int(jax_run["critic_steps"]) == 6 and int(jax_run["generator_steps"]) == 3
     moved = np.abs(tf_run["after"] - tf_run["before"]).max()
     assert moved > 1e-3  # the steps changed the weights far beyond the tolerance below
     np.testing.assert_allclose(jax_run["after"], tf_run["after"], rtol=0, atol=1e-6)
     for name in ("critic_loss", "generator_loss", "wasserstein_estimate"):
         np.testing.assert_allclose(jax_run[name], tf_run[name], rtol=1e-4, atol=1e-7)
+
+
+def test_several_steps_per_call_on_jax_are_the_same_steps(first_steps):
+    """steps_per_execution 3 on JAX scans the step over 3 batches per compiled call: the same
+    6 steps, the same weights."""
+    one, three = first_steps("jax", "clip"), first_steps("jax", "clip", 3)
+    assert int(three["critic_steps"]) == 6 and int(three["generator_steps"]) == 3
+    np.testing.assert_allclose(three["after"], one["after"], rtol=0, atol=1e-6)
 
 
 def test_training_tests_pass_on_the_jax_backend():

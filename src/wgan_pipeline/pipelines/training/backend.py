@@ -16,6 +16,7 @@ TensorFlow is not installed (the GPU benchmark machine).
 from __future__ import annotations
 
 import contextlib
+import itertools
 import logging
 import os
 from collections.abc import Callable, Iterator, Sequence
@@ -143,6 +144,30 @@ def run_stateless(model: keras.Model, state: tuple, step: Callable[[], dict]):
         logs = step()
     new_state = tuple([scope.get_current_value(v) for v in variables] for variables in groups)
     return logs, new_state
+
+
+def scanned_train_function(step: Callable, steps_per_execution: int) -> Callable:
+    """On JAX, ``steps_per_execution`` batches per compiled call, the step scanned over them
+    (``jax.lax.scan``): no Python between the steps. Keras' own JAX trainer still calls a
+    compiled single step once per batch from Python. Returns what Keras' JAX trainer calls as
+    ``train_function(state, iterator)``: (the last step's logs, the new state)."""
+
+    def run(state, batches):
+        def body(state, batch):
+            logs, state = step(state, batch)
+            return state, logs
+
+        state, logs = jax.lax.scan(body, state, batches)
+        return jax.tree.map(lambda values: values[-1], logs), state
+
+    run = jax.jit(run, donate_argnums=0)
+
+    def train_function(state, iterator):
+        first = next(iterator)  # at the epoch's end, StopIteration goes to Keras as usual
+        batches = [first, *itertools.islice(iterator, steps_per_execution - 1)]
+        return run(state, jax.tree.map(lambda *parts: jax.numpy.stack(parts), *batches))
+
+    return train_function
 
 
 def _scope() -> keras.StatelessScope:

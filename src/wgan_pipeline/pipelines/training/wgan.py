@@ -140,6 +140,22 @@ class WGAN(keras.Model):
             return backend.run_stateless(self, state, lambda: self.wgan_step(data))
         return self.wgan_step(*args)
 
+    def make_train_function(self, force=False):
+        """On JAX, ``steps_per_execution`` > 1 scans the step over that many batches in one
+        compiled call (backend.scanned_train_function); otherwise Keras' own."""
+        if (
+            backend.is_jax()
+            and self.steps_per_execution > 1
+            and self.jit_compile
+            and not self.run_eagerly
+        ):
+            if self.train_function is None or force:
+                self.train_function = backend.scanned_train_function(
+                    self.train_step, self.steps_per_execution
+                )
+            return
+        super().make_train_function(force)
+
     def wgan_step(self, data):
         real, _, _ = keras.utils.unpack_x_y_sample_weight(data)  # images only, no labels
         batch_size = ops.shape(real)[0]
