@@ -157,6 +157,8 @@ class WGAN(keras.Model):
         super().make_train_function(force)
 
     def wgan_step(self, data):
+        """One critic update, then a generator update if it is due (Algorithm 1's loop body),
+        on the variables as they stand: TensorFlow's, or the JAX state run_stateless maps."""
         real, _, _ = keras.utils.unpack_x_y_sample_weight(data)  # images only, no labels
         batch_size = ops.shape(real)[0]
 
