@@ -61,8 +61,8 @@ class UpSampleConv2D(keras.layers.Layer):
         """The (3, 3, in, 4 * filters) kernel: phase (a, b) in channels (2a + b) * filters + c.
 
         W[y, x, i, (a, b, o)] = sum_{s, t} M[a, y, s] M[b, x, t] K[s, t, i, o], as one matmul
-        of the fixed (36, k * k) tap map with the kernel (an einsum of the three ran as several
-        small matmuls, about 7 ms a training step on 2 CPU cores)."""
+        of the fixed (36, k * k) tap map with the kernel (a three-way einsum ran as several
+        small matmuls)."""
         p = ops.convert_to_tensor(self._phases, dtype=self.compute_dtype)  # bf16 when mixed
         k, _, channels, filters = self.kernel.shape
         w = ops.matmul(p, ops.reshape(self.kernel, (k * k, channels * filters)))
