@@ -42,6 +42,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 from train_speed import forward_flops, step_flops  # noqa: E402
 
+from wgan_pipeline.pipelines.training import backend  # noqa: E402
 from wgan_pipeline.pipelines.training.models import build_critic, build_generator  # noqa: E402
 from wgan_pipeline.pipelines.training.wgan import WGAN  # noqa: E402
 
@@ -99,11 +100,7 @@ def time_fit(images, dtype, steps, epochs, steps_per_execution=1) -> dict:
 def time_scan(images: np.ndarray, dtype: str | None, steps: int, epochs: int) -> dict:
     wgan = make_wgan(dtype)
     on_device = jnp.asarray(images)
-    state = tuple(
-        [v.value for v in variables]
-        for variables in (wgan.trainable_variables, wgan.non_trainable_variables,
-                          wgan.optimizer.variables, wgan.metrics_variables)
-    )  # fmt: skip
+    state = tuple([v.value for v in group] for group in backend.state_variables(wgan))
 
     @jax.jit
     def epoch(state, key):

@@ -128,16 +128,22 @@ def cond(pred, fn: Callable[[], None]) -> None:
     scope.state_mapping.update(zip(keys, jax.lax.cond(pred, branch, lambda v: v, values)))
 
 
-def run_stateless(model: keras.Model, state: tuple, step: Callable[[], dict]):
-    """Keras' JAX ``train_step(state, data)`` contract around a stateful ``step``: ``state`` is
-    (trainable, non-trainable, optimizer, metrics) values in the order of the model's lists;
-    returns (``step``'s logs, the new state)."""
-    groups = (
+def state_variables(model: keras.Model) -> tuple[list[keras.Variable], ...]:
+    """The variables behind Keras' JAX training state, in its order: trainable, non-trainable,
+    optimizer, metrics."""
+    return (
         model.trainable_variables,
         model.non_trainable_variables,
         model.optimizer.variables,
         model.metrics_variables,
     )
+
+
+def run_stateless(model: keras.Model, state: tuple, step: Callable[[], dict]):
+    """Keras' JAX ``train_step(state, data)`` contract around a stateful ``step``: ``state`` is
+    (trainable, non-trainable, optimizer, metrics) values in the order of the model's lists;
+    returns (``step``'s logs, the new state)."""
+    groups = state_variables(model)
     mapping = [(v, value) for variables, values in zip(groups, state)
                for v, value in zip(variables, values)]  # fmt: skip
     with _entered(keras.StatelessScope(state_mapping=mapping)) as scope:
