@@ -1,7 +1,7 @@
-"""Shared test set-up: offline, no telemetry, TensorFlow quiet, tiny data."""
+"""Shared test set-up: offline, no telemetry, TensorFlow quiet, tiny data. Helpers that tests
+import live in helpers.py."""
 
 import os
-from pathlib import Path
 
 # Before Kedro or TensorFlow are imported anywhere in the test session.
 os.environ.setdefault("KEDRO_DISABLE_TELEMETRY", "1")
@@ -9,21 +9,6 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
-
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
-# The shared, bit-exact MNIST copy CI places in data/01_raw (never the only way to get data).
-SHARED_MNIST = PROJECT_ROOT.parent / "shared" / "data" / "mnist" / "mnist.npz"
-
-
-def mnist_copy() -> Path:
-    """A local real MNIST file, or skip: the project's cache first, then the shared copy."""
-    for path in (PROJECT_ROOT / "data" / "01_raw" / "mnist.npz", SHARED_MNIST):
-        if path.is_file():
-            return path
-    pytest.skip(
-        "needs real MNIST offline: place mnist.npz in data/01_raw/ "
-        "(or ../shared/data/mnist/mnist.npz), as .ci/run does"
-    )
 
 
 @pytest.fixture

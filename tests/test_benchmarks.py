@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from .conftest import PROJECT_ROOT, mnist_copy
+from .helpers import PROJECT_ROOT, mnist_copy
 
 
 def test_benchmark_quick_mode_writes_its_table(tmp_path):

@@ -10,10 +10,10 @@ from kedro.framework.session import KedroSession
 from kedro.framework.startup import bootstrap_project
 from mlflow.tracking._tracking_service import utils as tracking_utils
 
-from wgan_pipeline.pipelines.training import nodes
-from wgan_pipeline.pipelines.training.callbacks import TrainingDivergedError
+from wgan_pipeline.gan.errors import TrainingDivergedError
+from wgan_pipeline.training_run import trainer
 
-from .test_run import make_project_copy
+from .helpers import make_project_copy
 
 pytestmark = pytest.mark.e2e
 
@@ -24,7 +24,7 @@ def test_a_diverging_run_fails_with_epoch_step_and_value(tmp_path, monkeypatch):
     beyond what the parameter schema accepts, so put in by hand): the critic blows up."""
     project = make_project_copy(tmp_path)
     monkeypatch.chdir(project)
-    monkeypatch.setattr(nodes, "make_optimizer", lambda params: keras.optimizers.RMSprop(1e30))
+    monkeypatch.setattr(trainer, "make_optimizer", lambda params: keras.optimizers.RMSprop(1e30))
     bootstrap_project(project)
     # The session's hook points MLflow at the copy's store: undo that after the test.
     monkeypatch.setattr(tracking_utils, "_tracking_uri", tracking_utils._tracking_uri)

@@ -12,8 +12,13 @@ import mlflow
 import numpy as np
 import pytest
 
-from .conftest import PROJECT_ROOT
-from .test_run import kedro_env, make_project_copy, model_versions, python_without_project
+from .helpers import (
+    PROJECT_ROOT,
+    kedro_env,
+    make_project_copy,
+    model_versions,
+    python_without_project,
+)
 
 pytest.importorskip("jax", reason="JAX is in the test extra: pip install -e '.[test]'")
 
@@ -27,15 +32,15 @@ def on_backend(backend: str, *command: str, cwd: Path = PROJECT_ROOT, timeout: i
 
 @pytest.fixture(scope="module")
 def first_steps(tmp_path_factory):
-    """Runs tests/backend_step.py once per (backend, constraint, steps per call) asked for."""
+    """Runs helpers.backend_steps once per (backend, constraint, steps per call) asked for."""
     done_runs = {}
 
     def run(backend: str, constraint: str, steps_per_call: int = 1):
         key = (backend, constraint, steps_per_call)
         if key not in done_runs:
             out = tmp_path_factory.mktemp("steps") / "weights.npz"
-            script = str(PROJECT_ROOT / "tests" / "backend_step.py")
-            done = on_backend(backend, sys.executable, script, str(out), constraint,
+            code = "import sys; from tests.helpers import backend_steps; backend_steps(*sys.argv[1:])"
+            done = on_backend(backend, sys.executable, "-c", code, str(out), constraint,
                               str(steps_per_call))  # fmt: skip
             assert done.returncode == 0, done.stderr[-3000:]
             done_runs[key] = np.load(out)
@@ -65,10 +70,28 @@ def test_several_steps_per_call_on_jax_are_the_same_steps(first_steps):
     np.testing.assert_allclose(three["after"], one["after"], rtol=0, atol=1e-6)
 
 
-def test_training_tests_pass_on_the_jax_backend():
-    """The WGAN, layer, model and checkpoint tests, run again with KERAS_BACKEND=jax."""
+def test_keras_jax_trainer_contract():
+    """The two places jax_adapter leans on Keras beyond its documented JAX contract: Keras' JAX
+    trainer takes the optimizer state from ``model.optimizer.variables``, and ``fit`` calls
+    ``model.train_function(state, iterator)`` after ``make_train_function``. If a Keras upgrade
+    changes either, this fails, naming which."""
+    code = """
+import inspect
+from keras.src.backend.jax.trainer import JAXTrainer
+source = inspect.getsource(JAXTrainer)
+assert "self.optimizer.variables" in source, "Keras' JAX trainer no longer reads model.optimizer.variables: OptimizerPair needs another way in"
+assert "self.train_function(state, iterator)" in source or "self.train_function(\n" in source, "fit no longer calls train_function(state, iterator): the scanned train function needs another way in"
+assert list(inspect.signature(JAXTrainer.make_train_function).parameters) == ["self", "force"]
+print("ok")
+"""
+    done = on_backend("jax", sys.executable, "-c", code)
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-2000:]
+
+
+def test_library_and_training_tests_pass_on_the_jax_backend():
+    """The WGAN, layer, model, image, metric and checkpoint tests, again with KERAS_BACKEND=jax."""
     done = on_backend("jax", sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                      "tests/pipelines/training")  # fmt: skip
+                      "tests/gan", "tests/training_run")  # fmt: skip
     assert done.returncode == 0, done.stdout[-5000:]
 
 

@@ -19,8 +19,7 @@ import pytest
 from nbclient import NotebookClient
 from PIL import Image
 
-from .conftest import PROJECT_ROOT
-from .test_run import kedro, make_project_copy
+from .helpers import PROJECT_ROOT, kedro, make_project_copy
 
 NOTEBOOK = PROJECT_ROOT / "notebooks" / "explore_wgan.ipynb"
 FIGURES = ("digits", "interpolation", "curves")  # tags of the cells that draw one figure each

@@ -5,13 +5,10 @@ import yaml
 from kedro.config import OmegaConfigLoader
 from pydantic import ValidationError
 
-from wgan_pipeline.pipelines.classifier.nodes import ClassifierParams
-from wgan_pipeline.pipelines.data_processing.nodes import DataParams
-from wgan_pipeline.pipelines.evaluation.nodes import EvaluationParams
-from wgan_pipeline.pipelines.training.nodes import TrainingParams
+from wgan_pipeline.params import ClassifierParams, DataParams, EvaluationParams, TrainingParams
 from wgan_pipeline.settings import CONFIG_LOADER_ARGS
 
-from .conftest import PROJECT_ROOT
+from .helpers import PROJECT_ROOT
 
 SCHEMAS = {
     "data": DataParams,
@@ -28,17 +25,27 @@ def base_groups() -> dict:
     return groups
 
 
-def test_base_config_is_the_chapters_and_matches_the_schema_defaults():
+def test_base_config_and_the_schemas_agree_key_for_key():
+    """One source per value: conf/base holds every value, the schemas only types, bounds and
+    descriptions. Every group is in both, with the same keys; every field is required (no
+    default to drift from the YAML) and described; conf/base's values pass the schemas."""
     groups = base_groups()
     assert set(groups) == set(SCHEMAS)
     for name, schema in SCHEMAS.items():
-        assert schema.model_validate(groups[name]) == schema(), name
-    training = groups["training"]
+        assert set(groups[name]) == set(schema.model_fields), name
+        for key, field in schema.model_fields.items():
+            assert field.is_required(), f"{name}.{key} has a default in the schema"
+            assert field.description, f"{name}.{key} has no description"
+        schema.model_validate(groups[name])
+
+
+def test_base_config_is_the_chapters():
+    training = base_groups()["training"]
     chapter = {"latent_dim": 100, "batch_size": 100, "epochs": 30, "n_critic": 1,
                "critic_schedule": "constant", "constraint": "clip", "clip_value": 0.1,
                "optimizer": "rmsprop", "learning_rate": 5e-5, "noise": "uniform"}  # fmt: skip
     assert {k: training[k] for k in chapter} == chapter
-    assert groups["data"]["max_train_images"] is None
+    assert base_groups()["data"]["max_train_images"] is None
 
 
 @pytest.mark.parametrize(
@@ -71,7 +78,7 @@ def test_base_config_is_the_chapters_and_matches_the_schema_defaults():
 )
 def test_training_params_refuse_bad_values(key, value, message):
     with pytest.raises(ValidationError) as info:
-        TrainingParams.model_validate({key: value})
+        TrainingParams.model_validate({**base_groups()["training"], key: value})
     text = str(info.value)
     assert key in text and message in text
 
@@ -79,7 +86,7 @@ def test_training_params_refuse_bad_values(key, value, message):
 @pytest.mark.parametrize("schema", list(SCHEMAS.values()))
 def test_unknown_keys_are_named_with_the_allowed_ones(schema):
     with pytest.raises(ValidationError) as info:
-        schema.model_validate({"not_a_key": 1})
+        schema.model_validate({"not_a_key": 1})  # refused before the missing keys
     text = str(info.value)
     assert "unknown key(s) ['not_a_key']" in text
     assert all(repr(field) in text for field in schema.model_fields)
@@ -87,7 +94,7 @@ def test_unknown_keys_are_named_with_the_allowed_ones(schema):
 
 def test_params_are_frozen():
     with pytest.raises(ValidationError):
-        TrainingParams().epochs = 3
+        TrainingParams(**base_groups()["training"]).epochs = 3
 
 
 @pytest.mark.parametrize("env", ["quick", "test"])

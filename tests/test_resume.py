@@ -16,7 +16,7 @@ import mlflow
 import numpy as np
 import pytest
 
-from .test_run import kedro, kedro_env, make_project_copy, model_versions
+from .helpers import kedro, kedro_env, make_project_copy, model_versions
 
 pytestmark = pytest.mark.e2e
 

@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 import socket
 import sqlite3
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -18,68 +14,11 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from wgan_pipeline.pipelines.data_processing.nodes import unscale_images
-from wgan_pipeline.samples import latent_noise
+from wgan_pipeline.gan.images import latent_noise, unscale_images
 
-from .conftest import PROJECT_ROOT, mnist_copy
+from .helpers import kedro, make_project_copy, model_versions, python_without_project
 
 pytestmark = pytest.mark.e2e
-
-
-def kedro_env() -> dict[str, str]:
-    """The environment the CLI runs in; COLUMNS: a wide console, so rich does not break long
-    paths in messages."""
-    env = {
-        **os.environ,
-        "KEDRO_DISABLE_TELEMETRY": "1",
-        "TF_CPP_MIN_LOG_LEVEL": "2",
-        "COLUMNS": "400",
-    }
-    env.pop("MLFLOW_TRACKING_URI", None)
-    return env
-
-
-def kedro(project: Path, *args: str, timeout: int = 300) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "kedro", *args],
-        check=False, cwd=project, env=kedro_env(), capture_output=True, text=True, timeout=timeout,
-    )  # fmt: skip
-
-
-def make_project_copy(root: Path, with_mnist: bool = True) -> Path:
-    """pyproject.toml, conf/, src/ and an empty data/ tree, as a fresh clone has them, in git.
-
-    (The code that runs is the installed package; Kedro checks that src/ is there.)
-    """
-    project = root / "project"
-    project.mkdir()
-    shutil.copy(PROJECT_ROOT / "pyproject.toml", project)
-    shutil.copytree(
-        PROJECT_ROOT / "src",
-        project / "src",
-        ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"),
-    )
-    shutil.copytree(PROJECT_ROOT / "conf", project / "conf", ignore=shutil.ignore_patterns("local"))
-    (project / "conf" / "local").mkdir()
-    for layer in ("01_raw", "06_models", "07_model_output", "08_reporting"):
-        (project / "data" / layer).mkdir(parents=True)
-    if with_mnist:
-        shutil.copy(mnist_copy(), project / "data" / "01_raw" / "mnist.npz")
-    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t", "-C", str(project)]
-    subprocess.run([*git, "init", "-q"], check=True)
-    subprocess.run([*git, "add", "pyproject.toml", "conf", "src"], check=True)
-    subprocess.run([*git, "commit", "-qm", "copy"], check=True)
-    return project
-
-
-def python_without_project(code: str, cwd: Path) -> str:
-    """Run ``code`` in a plain interpreter that imports nothing from the project."""
-    result = subprocess.run(
-        [sys.executable, "-c", code], check=False, cwd=cwd, capture_output=True, text=True, timeout=120,
-        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr[-3000:]
-    return result.stdout
 
 
 @pytest.fixture(scope="module")
@@ -88,12 +27,6 @@ def finished_run(tmp_path_factory) -> Path:
     result = kedro(project, "run", "--env", "test")
     assert result.returncode == 0, (result.stdout + result.stderr)[-5000:]
     return project
-
-
-def model_versions(project: Path, name: str) -> list[Path]:
-    """The saved versions of data/06_models/<name>.keras, oldest first (Kedro's timestamps)."""
-    folder = project / "data" / "06_models" / f"{name}.keras"
-    return sorted(version / f"{name}.keras" for version in folder.iterdir())
 
 
 def test_kedro_run_writes_models_that_load_without_the_project(finished_run, tmp_path):

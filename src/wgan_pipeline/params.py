@@ -1,15 +1,20 @@
-"""The base of every parameter group: strict types, no unknown keys, messages that list the keys."""
+"""Every parameter group's schema: types, bounds and descriptions; conf/base holds the values.
+
+A node argument annotated with one of these (``params: TrainingParams``) makes Kedro validate
+the group before any node runs, so a bad value stops ``kedro run`` in its first second. Every
+field is required: the value lives in conf/base/parameters_<pipeline>.yml alone, never here
+too (tests/test_params.py checks the two agree key for key).
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class Params(BaseModel):
-    """A ``params:<group>`` schema. Kedro validates the group against it before any node runs
-    (a node argument annotated with the subclass), so a bad value stops ``kedro run`` at once."""
+    """A ``params:<group>`` schema: strict types, no unknown keys, messages that list the keys."""
 
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
@@ -23,3 +28,91 @@ class Params(BaseModel):
                     f"unknown key(s) {unknown}; the allowed keys are {list(cls.model_fields)}"
                 )
         return values
+
+
+class DataParams(Params):
+    """``params:data``; checked by Kedro before any node runs."""
+
+    max_train_images: int | None = Field(ge=1, description="Use only the first N training images (null: all)."
+    )
+
+
+class ClassifierParams(Params):
+    """``params:classifier``; checked by Kedro before any node runs."""
+
+    seed: int = Field(ge=0, description="Seeds the weights and the data order.")
+    epochs: int = Field(ge=1, description="Passes over the 60,000 training images.")
+    batch_size: int = Field(ge=1, description="Images per update.")
+    learning_rate: float = Field(gt=0, le=1, description="Adam's step size.")
+    feature_dim: int = Field(ge=2, description="Width of the penultimate (feature) layer.")
+    max_train_images: int | None = Field(
+        ge=1, description="Train on only the first N training images (null: all)."
+    )
+
+
+class TrainingParams(Params):
+    """``params:training``; checked by Kedro before any node runs."""
+
+    seed: int = Field(ge=0, description="Seeds weights, noise and data order.")
+    latent_dim: int = Field(ge=1, description="Size of the generator's noise input.")
+    batch_size: int = Field(ge=1, description="Images per critic update.")
+    epochs: int = Field(ge=1, description="Passes over the training images.")
+    n_critic: int = Field(ge=1, description="Critic updates per generator update.")
+    critic_schedule: Literal["constant", "paper"] = Field(
+        description="constant: n_critic always; paper: 100 for the first 25 generator updates "
+        "and every 500th, as the WGAN paper's code.",
+    )
+    constraint: Literal["clip", "gradient_penalty"] = Field(
+        description="Keeps the critic Lipschitz: weight clipping or a gradient penalty."
+    )
+    clip_value: float = Field(gt=0, description="Critic weights are clipped to [-c, c].")
+    gp_weight: float = Field(gt=0, description="Lambda of the gradient penalty.")
+    optimizer: Literal["rmsprop", "adam"] = Field(description="For both networks.")
+    learning_rate: float = Field(gt=0, le=1, description="Both optimizers' step size.")
+    beta_1: float = Field(ge=0, lt=1, description="Adam's first-moment decay.")
+    beta_2: float = Field(ge=0, lt=1, description="Adam's second-moment decay.")
+    noise: Literal["uniform", "normal"] = Field(description="U(-1, 1) or N(0, 1).")
+    steps_per_execution: int = Field(
+        ge=1, description="Train steps per compiled call (fewer Python round trips)."
+    )
+    jit_compile: bool | Literal["auto"] = Field(
+        description="Compile the train step with XLA; auto: Keras decides (on with JAX and on "
+        "GPUs, off with TensorFlow on a CPU).",
+    )
+    mixed_precision: bool = Field(
+        description="bfloat16 compute with float32 weights, critic score and losses (faster "
+        "where the hardware has bfloat16 units).",
+    )
+    fused_upsampling: bool = Field(
+        description="Train with UpSampleConv2D (same function, 9/25 of the conv work)."
+    )
+    grid_rows: int = Field(ge=1, le=32, description="Rows (= columns) of the live sample grid.")
+    checkpoint_every_steps: int | None = Field(
+        ge=1, description="Also checkpoint every N critic steps (null: every epoch only)."
+    )
+    deterministic: bool = Field(
+        description="Deterministic ops (TensorFlow's; XLA's on a GPU with JAX): a resumed run "
+        "ends bit-identical.",
+    )
+
+
+class EvaluationParams(Params):
+    """``params:evaluation``; checked by Kedro before any node runs."""
+
+    seed: int = Field(ge=0, description="Seed of the fixed noise the samples come from.")
+    n_samples: int = Field(ge=1, description="How many digits to generate.")
+    grid_rows: int = Field(ge=1, le=100, description="Rows (= columns) of the sample grid.")
+    grid_scale: int = Field(ge=1, le=8, description="Pixel magnification of the grid image.")
+    batch_size: int = Field(ge=1, description="Images per generator or classifier call.")
+    n_reference: int = Field(
+        ge=10, description="Real training images and noise images judged as references."
+    )
+    k_precision_recall: int = Field(ge=1, description="k of improved precision and recall.")
+    k_density_coverage: int = Field(ge=1, description="k of density and coverage.")
+    score_splits: int = Field(ge=1, description="Splits the MNIST score is averaged over.")
+    curve_window: int = Field(
+        ge=1, description="Critic steps in the median filter of the Wasserstein curve."
+    )
+    interpolation_rows: int = Field(ge=1, description="Latent walks in the strip.")
+    interpolation_steps: int = Field(ge=2, description="Images along each latent walk.")
+    progress_digits: int = Field(ge=1, description="Fixed-noise digits per epoch's row.")

@@ -1,15 +1,30 @@
-"""Project settings: the MLflow hook and two config resolvers.
+"""Project settings: the project's hooks and the config loader.
 
 See https://docs.kedro.org/en/stable/configure/configuration_basics/ for what can be set here.
 """
 
+import warnings
 from importlib.metadata import version
 from pathlib import Path
 
+# Third-party warnings a user of this project cannot act on, filtered before they fire:
+# Kedro 1.7's config loader calls OmegaConf's deprecated register_new_resolver itself, and
+# kedro-mlflow's KedroPipelineModel has a predict without type hints, which MLflow reports
+# when the class is defined.
+warnings.filterwarnings("ignore", r"register_new_resolver\(\) is deprecated", UserWarning)
+warnings.filterwarnings("ignore", r".*Add type hints to the `predict` method", UserWarning)
+
 from kedro.config import OmegaConfigLoader
 from kedro.utils import find_kedro_project
+from kedro_mlflow.config.resolvers import resolve_random_name
 
-from wgan_pipeline.hooks import ProjectMlflowHook, SerialSavesHook
+from wgan_pipeline.hooks import (
+    KilledOnInterruptionHook,
+    RunTagsHook,
+    SerialSavesHook,
+    TrackingStoreHook,
+    TypedParamsAsDictsHook,
+)
 
 
 def _project_root() -> str:
@@ -17,11 +32,14 @@ def _project_root() -> str:
     return str(find_kedro_project(Path.cwd()) or Path.cwd())
 
 
-# kedro-mlflow's own hook is replaced by a subclass that logs typed (pydantic) parameter
-# groups flattened and tags each run with the Kedro env and git commit; saves of concurrent
-# runs take turns (see hooks.py).
-HOOKS = (ProjectMlflowHook(), SerialSavesHook())
-DISABLE_HOOKS_FOR_PLUGINS = ("kedro_mlflow",)
+# Beside kedro-mlflow's own hook, which runs as installed (hooks/ says what each one adds).
+HOOKS = (
+    TrackingStoreHook(),
+    TypedParamsAsDictsHook(),
+    RunTagsHook(),
+    KilledOnInterruptionHook(),
+    SerialSavesHook(),
+)
 
 CONFIG_LOADER_CLASS = OmegaConfigLoader
 CONFIG_LOADER_ARGS = {
@@ -30,11 +48,13 @@ CONFIG_LOADER_ARGS = {
     # conf/<env>/ overrides single keys (training.epochs) and keeps the rest of conf/base;
     # Kedro's default would replace the whole `training` group.
     "merge_strategy": {"parameters": "soft"},
-    # kedro-mlflow's own pattern, declared here so the project's hook can read mlflow.yml
-    # before the plugin does (hooks.py checks the tracking server first).
+    # mlflow.yml is read by TrackingStoreHook before kedro-mlflow's set-up (which would retry a
+    # dead server for minutes): so its file pattern and its ${km.random_name:} resolver must be
+    # known here, before the plugin adds them itself (it keeps what it finds).
     "config_patterns": {"mlflow": ["mlflow*", "mlflow*/**", "**/mlflow*"]},
     "custom_resolvers": {
         "project_root": _project_root,
         "pkg_version": version,  # ${pkg_version:keras} -> "3.15.1", for pinned requirements
+        "km.random_name": resolve_random_name,
     },
 }

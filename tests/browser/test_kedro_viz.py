@@ -9,14 +9,14 @@ import time
 import pytest
 from playwright.sync_api import Error as PlaywrightError
 
-from ..test_run import kedro, make_project_copy
-from .conftest import log_tail, save_screenshot, screenshot_on_failure, static_http_server
+from ..helpers import kedro, make_project_copy
+from .helpers import log_tail, save_screenshot, screenshot_on_failure, static_http_server
 
 pytestmark = pytest.mark.browser
 
 # Matched against the last part of a node's name, so `training.train_wgan` counts as train_wgan.
 MAIN_NODES = ("scale_training_images", "train_mnist_classifier", "train_wgan", "generate_samples",
-              "judge_images", "score_sets", "make_sample_grid")  # fmt: skip
+              "extract_features", "score_sets", "make_sample_grid")  # fmt: skip
 # The overview: one collapsed box per namespaced pipeline.
 PIPELINES = ("data_processing", "classifier", "training", "evaluation")
 

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from ..test_run import kedro, make_project_copy
-from .conftest import free_port, running_server, save_screenshot, screenshot_on_failure
+from ..helpers import kedro, make_project_copy
+from .helpers import free_port, running_server, save_screenshot, screenshot_on_failure
 
 pytestmark = pytest.mark.browser
 

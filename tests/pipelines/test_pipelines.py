@@ -8,19 +8,19 @@ from kedro.framework.startup import bootstrap_project
 from kedro.io import DataCatalog, MemoryDataset
 from kedro.runner import SequentialRunner
 
+from wgan_pipeline.gan.models import build_classifier
+from wgan_pipeline.params import DataParams, EvaluationParams, TrainingParams
 from wgan_pipeline.pipeline_registry import register_pipelines
-from wgan_pipeline.pipelines.classifier.nodes import build_classifier
-from wgan_pipeline.pipelines.data_processing.nodes import DataParams
-from wgan_pipeline.pipelines.evaluation.nodes import EvaluationParams
-from wgan_pipeline.pipelines.training.nodes import TrainingParams
 
-from ..conftest import PROJECT_ROOT
+from ..helpers import PROJECT_ROOT, base_params
 
-TRAINING = TrainingParams(batch_size=16, epochs=2, clip_value=0.05, grid_rows=2)
-EVALUATION = EvaluationParams(
+TRAINING = TrainingParams(
+    **base_params("training", batch_size=16, epochs=2, clip_value=0.05, grid_rows=2)
+)
+EVALUATION = EvaluationParams(**base_params("evaluation",
     n_samples=30, grid_rows=3, batch_size=10, n_reference=20, interpolation_rows=2,
     interpolation_steps=3, progress_digits=2, curve_window=3,
-)  # fmt: skip
+))  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +48,7 @@ def test_default_pipeline_is_the_four_in_order(pipelines):
     order = [node.name for node in pipelines["__default__"].nodes]
     assert order.index("data_processing.scale_training_images") < order.index("training.train_wgan")
     assert order.index("training.train_wgan") < order.index("evaluation.generate_samples")
-    assert order.index("classifier.train_mnist_classifier") < order.index("evaluation.judge_images")
+    assert order.index("classifier.train_mnist_classifier") < order.index("evaluation.extract_features")
     # one namespace per pipeline (kedro-viz groups by it); dataset names are not prefixed
     for name in ("data_processing", "classifier", "training", "evaluation"):
         assert {node.namespace for node in pipelines[name].nodes} == {name}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import keras
 import numpy as np
 from kedro_mlflow.io.models import MlflowModelTrackingDataset
 from mlflow.models import infer_signature
@@ -19,14 +20,18 @@ class GeneratorModelTrackingDataset(MlflowModelTrackingDataset):
 
     def _save(self, model: Any) -> None:
         example = np.zeros((2, model.input_shape[-1]), np.float32)
-        images = np.asarray(model.predict(example, verbose=0), dtype=np.float32)
+        images = np.asarray(model(example, training=False), dtype=np.float32)
         save_args = self._save_args
         self._save_args = {
             **save_args,
             "signature": infer_signature(example, images),
             "input_example": example,
         }
+        interactive = keras.config.is_interactive_logging_enabled()
+        keras.config.disable_interactive_logging()  # MLflow's predict on the example: no bar
         try:
             super()._save(model)
         finally:
             self._save_args = save_args
+            if interactive:
+                keras.config.enable_interactive_logging()

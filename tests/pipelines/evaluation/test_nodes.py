@@ -2,20 +2,24 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
-from wgan_pipeline.pipelines.classifier.nodes import build_classifier
+from wgan_pipeline.gan.models import build_classifier, build_critic, build_generator
+from wgan_pipeline.params import EvaluationParams
 from wgan_pipeline.pipelines.evaluation.nodes import (
-    EvaluationParams,
+    extract_features,
     generate_samples,
-    judge_images,
     make_sample_grid,
 )
-from wgan_pipeline.pipelines.training.models import build_critic, build_generator
-from wgan_pipeline.samples import image_grid, latent_noise
+
+from ...helpers import base_params
+
+
+def evaluation(**overrides) -> EvaluationParams:
+    return EvaluationParams(**base_params("evaluation", **overrides))
 
 
 def test_samples_are_pixels_and_reproducible_from_the_seed():
     generator = build_generator(100)
-    params = EvaluationParams(seed=7, n_samples=12, batch_size=5)
+    params = evaluation(seed=7, n_samples=12, batch_size=5)
     first = generate_samples(generator, params, "uniform")
     assert first.dtype == np.uint8 and first.shape == (12, 28, 28)
     np.testing.assert_array_equal(first, generate_samples(generator, params, "uniform"))
@@ -25,28 +29,11 @@ def test_samples_are_pixels_and_reproducible_from_the_seed():
 
 def test_grid_image_lays_out_rows_by_rows_samples_magnified():
     samples = np.full((30, 28, 28), 255, np.uint8)
-    image = make_sample_grid(samples, EvaluationParams(grid_rows=5, grid_scale=2))
+    image = make_sample_grid(samples, evaluation(grid_rows=5, grid_scale=2))
     side = (5 * (28 + 2) + 2) * 2
     assert image.mode == "L" and image.size == (side, side)
     pixels = np.asarray(image)
     assert pixels[0, 0] == 0 and pixels[4, 4] == 255  # padding, then a white digit
-
-
-def test_image_grid_accepts_scaled_floats_and_partial_rows():
-    grid = image_grid(np.ones((3, 4, 4, 1), np.float32), rows=2, pad=1)
-    assert grid.shape == (2 * 5 + 1, 2 * 5 + 1)
-    assert grid.sum() == 3 * 16 * 255
-    with pytest.raises(ValueError, match="non-empty batch"):
-        image_grid(np.zeros((0, 4, 4)))
-
-
-def test_latent_noise_kinds():
-    uniform = latent_noise(1000, 8, "uniform", seed=0)
-    assert uniform.dtype == np.float32 and uniform.min() >= -1 and uniform.max() <= 1
-    assert abs(latent_noise(1000, 8, "normal", seed=0).std() - 1) < 0.05
-    np.testing.assert_array_equal(uniform, latent_noise(1000, 8, "uniform", seed=0))
-    with pytest.raises(ValueError, match="uniform' or 'normal"):
-        latent_noise(1, 1, "cauchy")
 
 
 def test_evaluation_params_forbid_unknown_keys():
@@ -57,19 +44,19 @@ def test_evaluation_params_forbid_unknown_keys():
 def test_a_model_that_is_not_a_generator_is_refused_by_name():
     critic = build_critic()  # (None, 28, 28, 1) -> (None, 1)
     with pytest.raises(ValueError, match="'critic' maps .* not noise .* to MNIST images"):
-        generate_samples(critic, EvaluationParams(n_samples=2), "uniform")
+        generate_samples(critic, evaluation(n_samples=2), "uniform")
 
 
 def test_a_model_that_is_not_the_classifier_is_refused(tiny_mnist):
     with pytest.raises(
         ValueError, match=r"no .features. layer .* `kedro run --pipeline classifier`"
     ):
-        judge_images(build_critic(), tiny_mnist, np.zeros((2, 28, 28), np.uint8),
-                     EvaluationParams(n_reference=10))  # fmt: skip
+        extract_features(build_critic(), tiny_mnist, np.zeros((2, 28, 28), np.uint8),
+                         evaluation(n_reference=10))  # fmt: skip
 
 
 def test_more_references_than_mnist_has_is_explained(tiny_mnist):
     classifier = build_classifier(feature_dim=8)
     with pytest.raises(ValueError, match="n_reference is 100 but MNIST has only 64 .* lower"):
-        judge_images(classifier, tiny_mnist, np.zeros((2, 28, 28), np.uint8),
-                     EvaluationParams(n_reference=100))  # fmt: skip
+        extract_features(classifier, tiny_mnist, np.zeros((2, 28, 28), np.uint8),
+                         evaluation(n_reference=100))  # fmt: skip

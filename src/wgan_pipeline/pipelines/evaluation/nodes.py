@@ -10,40 +10,15 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 from PIL import Image
-from pydantic import Field
 
-from wgan_pipeline.params import Params
-from wgan_pipeline.pipelines.classifier.nodes import FEATURES
-from wgan_pipeline.pipelines.data_processing.nodes import scale_images, unscale_images
-from wgan_pipeline.samples import image_grid, latent_noise
-
-from .metrics import class_shares, frechet_distance, mnist_score, prdc
+from wgan_pipeline.gan.images import image_grid, latent_noise, scale_images, unscale_images
+from wgan_pipeline.gan.metrics import class_shares, frechet_distance, mnist_score, prdc
+from wgan_pipeline.gan.models import check_generator, feature_extractor, predict_in_batches
+from wgan_pipeline.params import EvaluationParams
 
 # The image sets judged against MNIST's test set: generated digits, real training digits (the
 # floor: what a perfect generator would score) and uniform pixel noise (the ceiling).
 SETS = ("generated", "real", "noise")
-
-
-class EvaluationParams(Params):
-    """``params:evaluation``; checked by Kedro before any node runs."""
-
-    seed: int = Field(1234, ge=0, description="Seed of the fixed noise the samples come from.")
-    n_samples: int = Field(10000, ge=1, description="How many digits to generate.")
-    grid_rows: int = Field(10, ge=1, le=100, description="Rows (= columns) of the sample grid.")
-    grid_scale: int = Field(2, ge=1, le=8, description="Pixel magnification of the grid image.")
-    batch_size: int = Field(500, ge=1, description="Images per generator or classifier call.")
-    n_reference: int = Field(
-        10000, ge=10, description="Real training images and noise images judged as references."
-    )
-    k_precision_recall: int = Field(3, ge=1, description="k of improved precision and recall.")
-    k_density_coverage: int = Field(5, ge=1, description="k of density and coverage.")
-    score_splits: int = Field(10, ge=1, description="Splits the MNIST score is averaged over.")
-    curve_window: int = Field(
-        101, ge=1, description="Critic steps in the median filter of the Wasserstein curve."
-    )
-    interpolation_rows: int = Field(8, ge=1, description="Latent walks in the strip.")
-    interpolation_steps: int = Field(10, ge=2, description="Images along each latent walk.")
-    progress_digits: int = Field(10, ge=1, description="Fixed-noise digits per epoch's row.")
 
 
 def generate_samples(
@@ -54,20 +29,8 @@ def generate_samples(
     """``n_samples`` digits as uint8 (N, 28, 28), from noise fixed by ``params.seed``."""
     latent_dim = check_generator(generator)
     noise = latent_noise(params.n_samples, latent_dim, noise_kind, params.seed)
-    images = generator.predict(noise, batch_size=params.batch_size, verbose=0)
+    images = predict_in_batches(generator, noise, params.batch_size)
     return unscale_images(images)
-
-
-def check_generator(generator: keras.Model) -> int:
-    """The generator's latent size, after checking it maps noise (N, d) to images (N, 28, 28, 1)."""
-    inputs, outputs = generator.input_shape, generator.output_shape
-    if not (len(inputs) == 2 and tuple(outputs[1:]) == (28, 28, 1)):
-        raise ValueError(
-            f"The generator '{generator.name}' maps {inputs} to {outputs}, not noise (None, d) to "
-            "MNIST images (None, 28, 28, 1): it is not a generator of this project. Train one "
-            "(`kedro run`) or load another version (`kedro run --load-versions generator:<timestamp>`)."
-        )
-    return inputs[-1]
 
 
 def make_sample_grid(samples: np.ndarray, params: EvaluationParams) -> Image.Image:
@@ -83,7 +46,7 @@ def export_generator(generator: keras.Model) -> keras.Model:
     return generator
 
 
-def judge_images(
+def extract_features(
     classifier: keras.Model,
     mnist: dict[str, np.ndarray],
     generated_samples: np.ndarray,
@@ -91,13 +54,7 @@ def judge_images(
 ) -> dict[str, dict[str, np.ndarray]]:
     """Features (the classifier's penultimate layer) and class probabilities of MNIST's test
     set (the reference) and of every set in ``SETS``; also the test labels, for the accuracy."""
-    layer_names = {layer.name for layer in classifier.layers}
-    if FEATURES not in layer_names or tuple(classifier.output_shape) != (None, 10):
-        raise ValueError(
-            f"The model '{classifier.name}' loaded as mnist_classifier has no '{FEATURES}' layer "
-            f"or does not output 10 class probabilities (its output is {classifier.output_shape}):"
-            " train the project's classifier with `kedro run --pipeline classifier`."
-        )
+    extractor = feature_extractor(classifier)
     rng = np.random.default_rng(params.seed)
     n = params.n_reference
     if len(mnist["x_train"]) < n:
@@ -111,28 +68,31 @@ def judge_images(
         "real": mnist["x_train"][:n],
         "noise": rng.integers(0, 256, (n, 28, 28), dtype=np.uint8),
     }
-    judge = keras.Model(
-        classifier.inputs, [classifier.get_layer(FEATURES).output, classifier.outputs[0]]
+    values, probabilities = predict_in_batches(
+        extractor, scale_images(np.concatenate(list(images.values()))), params.batch_size
     )
-    judged = {}
-    for name, pixels in images.items():
-        features, probabilities = judge.predict(
-            scale_images(pixels), batch_size=params.batch_size, verbose=0
+    ends = np.cumsum([len(pixels) for pixels in images.values()])
+    features = {
+        name: {"features": f, "probabilities": p}
+        for name, f, p in zip(
+            images, np.split(values, ends[:-1]), np.split(probabilities, ends[:-1]), strict=True
         )
-        judged[name] = {"features": features, "probabilities": probabilities}
-    judged["test"]["labels"] = mnist["y_test"]
-    return judged
+    }
+    features["test"]["labels"] = mnist["y_test"]
+    return features
 
 
-def score_sets(judged: dict[str, dict[str, np.ndarray]], params: EvaluationParams) -> pd.DataFrame:
+def score_sets(
+    image_features: dict[str, dict[str, np.ndarray]], params: EvaluationParams
+) -> pd.DataFrame:
     """One row per set in ``SETS``, each judged against the test set: classifier FID, MNIST
     score, the predicted-class shares (and the rarest one's), precision/recall, density and
     coverage. ``classifier_test_accuracy`` says how far to trust the judge."""
-    test = judged["test"]
+    test = image_features["test"]
     accuracy = float(np.mean(test["probabilities"].argmax(axis=1) == test["labels"]))
     rows = []
     for name in SETS:
-        features, probabilities = judged[name]["features"], judged[name]["probabilities"]
+        features, probabilities = (image_features[name][k] for k in ("features", "probabilities"))
         score, score_std = mnist_score(probabilities, splits=params.score_splits)
         shares = class_shares(probabilities)
         rows.append(
@@ -227,7 +187,7 @@ def interpolate_latent(
     start, end = ends[::2, np.newaxis], ends[1::2, np.newaxis]
     t = np.linspace(0, 1, params.interpolation_steps, dtype=np.float32)[:, np.newaxis]
     walk = (start + t * (end - start)).reshape(-1, latent_dim)
-    images = generator.predict(walk, batch_size=params.batch_size, verbose=0)
+    images = predict_in_batches(generator, walk, params.batch_size)
     grid = image_grid(images, rows=params.interpolation_rows)
     return _magnified(grid, params.grid_scale)
 

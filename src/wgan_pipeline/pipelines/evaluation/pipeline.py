@@ -2,9 +2,9 @@ from kedro.pipeline import Node, Pipeline
 
 from .nodes import (
     export_generator,
+    extract_features,
     generate_samples,
     interpolate_latent,
-    judge_images,
     make_progress_strip,
     make_sample_grid,
     metrics_for_mlflow,
@@ -31,14 +31,14 @@ def create_pipeline(**kwargs) -> Pipeline:
                 name="make_sample_grid",
             ),
             Node(
-                judge_images,
+                extract_features,
                 inputs=["mnist_classifier", "mnist_raw", "generated_samples", "params:evaluation"],
-                outputs="judged_images",
-                name="judge_images",
+                outputs="image_features",
+                name="extract_features",
             ),
             Node(
                 score_sets,
-                inputs=["judged_images", "params:evaluation"],
+                inputs=["image_features", "params:evaluation"],
                 outputs="evaluation_metrics",
                 name="score_sets",
             ),
@@ -46,7 +46,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                 metrics_for_mlflow,
                 inputs="evaluation_metrics",
                 outputs="evaluation_mlflow_metrics",
-                name="log_metrics_to_mlflow",
+                name="metrics_for_mlflow",
             ),
             Node(
                 plot_class_histogram,
@@ -82,7 +82,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                 export_generator,
                 inputs="generator",
                 outputs="generator_mlflow_model",
-                name="log_generator_to_mlflow",
+                name="export_generator",
             ),
         ],
         # Grouped under "evaluation" in kedro-viz and selectable with --namespaces; dataset names

@@ -1,10 +1,6 @@
 """Training state on disk, so a killed `kedro run` resumes where it stopped.
 
-Each training process works in its own folder ``run-<id>`` of the checkpoint directory, locked
-(``flock``) while it lives: a run started while another trains never touches the other's
-checkpoints, and a new run takes over the newest folder whose process is gone (killed).
-
-A checkpoint is a folder ``step-NNNNNNNNN-<time>`` in the checkpoint directory holding
+A checkpoint is a folder ``step-NNNNNNNNN-<time>`` in a run folder (run_folder.py) holding
 - ``state.weights.h5``: both networks, both optimizers (slots and iteration counts) and the
   WGAN's own counter, as Keras' ``save_weights`` writes them;
 - ``progress.json``: where training stands (epoch, critic step), the noise generator's state, the
@@ -12,29 +8,23 @@ A checkpoint is a folder ``step-NNNNNNNNN-<time>`` in the checkpoint directory h
 - ``epoch_samples.npy``: the fixed-noise digits of the finished epochs.
 It is written into a ``.tmp-`` folder and renamed when complete, so a crash while writing leaves
 the previous checkpoint as the latest; older checkpoints are deleted after the rename.
-SIGINT/SIGTERM during training write one more and stop (``stop_cleanly_on_signals``).
 """
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import hashlib
 import json
 import logging
-import os
 import shutil
-import signal
-import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import keras
-import mlflow
 import numpy as np
+
+from wgan_pipeline.gan.errors import CheckpointError
 
 logger = logging.getLogger(__name__)
 
@@ -43,10 +33,6 @@ PREFIX = "step-"
 # they change (more epochs continue a run; the others only change how it is driven or shown).
 NOT_IN_FINGERPRINT = {"epochs", "steps_per_execution", "jit_compile", "grid_rows",
                       "checkpoint_every_steps"}  # fmt: skip
-
-
-class CheckpointError(RuntimeError):
-    """A checkpoint could not be written (e.g. a full disk); the previous one is intact."""
 
 
 @dataclass
@@ -69,48 +55,6 @@ def training_identity(params: dict[str, Any], images: np.ndarray) -> dict[str, A
         "images": len(images),
         "images_sha256": hashlib.sha256(sample.tobytes()).hexdigest(),
     }
-
-
-@contextlib.contextmanager
-def claim(root: Path) -> Iterator[Path]:
-    """A run folder under ``root`` locked for this process: the newest one left by a dead
-    process (to resume from) or a new one. Removed on leaving if it holds no checkpoint."""
-    root.mkdir(parents=True, exist_ok=True)
-    folder, lock = None, None
-    for candidate in sorted(root.glob("run-*"), key=_newest_checkpoint, reverse=True):
-        handle = _try_lock(candidate)
-        if handle is None:
-            continue  # a live run's
-        if folder is None and latest(candidate) is not None:
-            folder, lock = candidate, handle  # a dead run's checkpoints: resume them
-        else:
-            handle.close()  # empty or older leftovers of dead runs
-            shutil.rmtree(candidate, ignore_errors=True)
-    if folder is None:
-        folder = root / f"run-{time.time_ns()}-{os.getpid()}"
-        folder.mkdir()
-        lock = _try_lock(folder)
-    try:
-        yield folder
-    finally:
-        if latest(folder) is None:
-            shutil.rmtree(folder, ignore_errors=True)
-        lock.close()
-
-
-def _try_lock(folder: Path):
-    handle = (folder / ".lock").open("a")
-    try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        handle.close()
-        return None
-    return handle
-
-
-def _newest_checkpoint(folder: Path) -> str:
-    found = latest(folder)
-    return found.name if found else ""
 
 
 def latest(directory: Path) -> Path | None:
@@ -194,72 +138,3 @@ def clear(directory: Path) -> None:
     """Remove every checkpoint (training finished: the next run starts fresh)."""
     for path in [*directory.glob(f"{PREFIX}*"), *directory.glob(".tmp-*")]:
         shutil.rmtree(path, ignore_errors=True)
-
-
-class Checkpoint(keras.callbacks.Callback):
-    """Saves the training state after every epoch and, with ``every_steps``, every that many
-    critic steps. ``progress`` is shared with the recording callbacks, which fill it."""
-
-    def __init__(
-        self, directory: Path, progress: Progress, identity: dict, every_steps: int | None
-    ):
-        super().__init__()
-        self.directory, self.progress, self.identity = directory, progress, identity
-        self.every_steps = every_steps
-
-    def on_train_begin(self, logs=None):
-        run = mlflow.active_run()
-        if run is not None and self.progress.run_id not in (None, run.info.run_id):
-            # resumed from a checkpoint another (killed) run wrote
-            mlflow.set_tags({"resumed_from_run": self.progress.run_id,
-                             "resumed_at_critic_step": self.progress.critic_step})  # fmt: skip
-
-    def save_now(self) -> Path:
-        self.progress.critic_step = int(self.model.critic_optimizer.iterations.numpy())
-        if mlflow.active_run() is not None:
-            self.progress.run_id = mlflow.active_run().info.run_id
-        return save(self.directory, self.model, self.progress, self.identity)
-
-    def on_train_batch_end(self, batch, logs=None):
-        step = int(self.model.critic_optimizer.iterations.numpy())
-        if self.every_steps and step % self.every_steps == 0:
-            self.save_now()
-
-    def on_epoch_end(self, epoch, logs=None):
-        self.save_now()
-
-
-@contextlib.contextmanager
-def stop_cleanly_on_signals(checkpoint: Checkpoint):
-    """SIGINT/SIGTERM: write a checkpoint and raise TrainingInterrupted, which the project's
-    MLflow hook closes the run with as KILLED (the run exits non-zero; the same command
-    resumes)."""
-
-    def interrupt(signum, frame):
-        raise TrainingInterrupted(signal.Signals(signum).name)
-
-    # Python delivers signals to the main thread only (other runners: Ctrl-C as Kedro handles it)
-    in_main = threading.current_thread() is threading.main_thread()
-    signals = (signal.SIGINT, signal.SIGTERM) if in_main else ()
-    previous = {sig: signal.signal(sig, interrupt) for sig in signals}
-    try:
-        yield
-    except (TrainingInterrupted, KeyboardInterrupt) as exc:
-        if in_main:
-            signal.signal(signal.SIGINT, signal.SIG_IGN)  # no second interrupt while saving
-        path = checkpoint.save_now()
-        message = (
-            f"Training stopped by {str(exc) or 'SIGINT'} at critic step "
-            f"{checkpoint.progress.critic_step}; "
-            f"checkpoint {path} written. Run the same command again to resume."
-        )
-        if mlflow.active_run() is not None:
-            mlflow.set_tag("interrupted", message)
-        raise TrainingInterrupted(message) from None
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-
-
-class TrainingInterrupted(RuntimeError):
-    """SIGINT or SIGTERM during training; a checkpoint was written."""

@@ -7,10 +7,11 @@ import keras
 import numpy as np
 import pytest
 
-from wgan_pipeline.pipelines.training import checkpoints
-from wgan_pipeline.pipelines.training.checkpoints import CheckpointError, Progress
+from wgan_pipeline.gan.errors import CheckpointError
+from wgan_pipeline.training_run import checkpoints
+from wgan_pipeline.training_run.checkpoints import Progress
 
-from .test_wgan import make_wgan, real_batch
+from ..helpers import make_wgan, real_batch
 
 
 def state(wgan) -> list[np.ndarray]:

@@ -10,8 +10,8 @@ if keras.backend.backend() == "jax":
 else:
     import tensorflow as tf
 
-from wgan_pipeline.pipelines.training.layers import UpSampleConv2D, _phase_matrices
-from wgan_pipeline.pipelines.training.models import build_generator, plain_generator
+from wgan_pipeline.gan.layers import UpSampleConv2D, _phase_matrices
+from wgan_pipeline.gan.models import build_generator, plain_generator
 
 
 def random_weights(model: keras.Model, seed: int = 0) -> list[np.ndarray]:

@@ -2,7 +2,7 @@ import keras
 import numpy as np
 import pytest
 
-from wgan_pipeline.pipelines.training.models import build_critic, build_generator
+from wgan_pipeline.gan.models import build_critic, build_generator
 
 
 def test_generator_is_the_chapters():

@@ -1,16 +1,20 @@
-"""What training records and reports while it runs: Keras callbacks, one logging to MLflow."""
+"""What training records and reports while it runs: Keras callbacks, one per behaviour. Only
+``MlflowLiveLogger`` and ``Checkpoint`` talk to MLflow, and only to a run that is active."""
 
 from __future__ import annotations
 
 import logging
 import time
+from pathlib import Path
 
 import keras
 import mlflow
 import numpy as np
 
-from wgan_pipeline.pipelines.data_processing.nodes import unscale_images
-from wgan_pipeline.samples import image_grid
+from wgan_pipeline.gan.errors import TrainingDivergedError
+from wgan_pipeline.gan.images import image_grid, unscale_images
+
+from . import checkpoints
 
 logger = logging.getLogger(__name__)
 
@@ -24,10 +28,6 @@ class EpochTimer(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         if logs is not None:
             logs["epoch_seconds"] = time.perf_counter() - self._start
-
-
-class TrainingDivergedError(RuntimeError):
-    """A loss or a weight became NaN or infinite: training cannot recover from it."""
 
 
 class StopOnDivergence(keras.callbacks.Callback):
@@ -140,3 +140,47 @@ class MlflowLiveLogger(keras.callbacks.Callback):
         mlflow.log_metrics(metrics, step=step)
         grid = image_grid(self.samples.samples[-1], rows=self.grid_rows)
         mlflow.log_image(grid, artifact_file=f"{self.artifact_dir}/epoch_{step:03d}.png")
+
+
+class Checkpoint(keras.callbacks.Callback):
+    """Saves the training state after every epoch and, with ``every_steps``, every that many
+    critic steps. ``progress`` is shared with the recording callbacks, which fill it."""
+
+    def __init__(
+        self, directory: Path, progress: checkpoints.Progress, identity: dict, every_steps: int | None
+    ):
+        super().__init__()
+        self.directory, self.progress, self.identity = directory, progress, identity
+        self.every_steps = every_steps
+
+    def on_train_begin(self, logs=None):
+        run = mlflow.active_run()
+        if run is not None and self.progress.run_id not in (None, run.info.run_id):
+            # resumed from a checkpoint another (killed) run wrote
+            mlflow.set_tags({"resumed_from_run": self.progress.run_id,
+                             "resumed_at_critic_step": self.progress.critic_step})  # fmt: skip
+
+    def save_now(self) -> Path:
+        self.progress.critic_step = int(self.model.critic_optimizer.iterations.numpy())
+        if mlflow.active_run() is not None:
+            self.progress.run_id = mlflow.active_run().info.run_id
+        return checkpoints.save(self.directory, self.model, self.progress, self.identity)
+
+    def on_train_batch_end(self, batch, logs=None):
+        step = int(self.model.critic_optimizer.iterations.numpy())
+        if self.every_steps and step % self.every_steps == 0:
+            self.save_now()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.save_now()
+
+    def stop(self, reason: str) -> str:
+        """On a signal (signals.py): one more checkpoint; the message for the log and MLflow."""
+        path = self.save_now()
+        message = (
+            f"Training stopped by {reason} at critic step {self.progress.critic_step}; "
+            f"checkpoint {path} written. Run the same command again to resume."
+        )
+        if mlflow.active_run() is not None:
+            mlflow.set_tag("interrupted", message)
+        return message

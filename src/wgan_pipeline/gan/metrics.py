@@ -1,7 +1,7 @@
 """Sample-quality metrics on classifier features and probabilities, in plain NumPy.
 
-No Inception weights offline, so an MNIST classifier stands in for Inception (docs/WGAN.md,
-"Judging samples without Inception weights"): its penultimate-layer features feed the
+No Inception weights offline, so an MNIST classifier stands in for Inception
+(docs/algorithm.md, "Judging the digits"): its penultimate-layer features feed the
 Frechet distance and precision/recall/density/coverage, its softmax probabilities the
 MNIST score and the class shares. Numbers from different classifiers are not comparable:
 always report the real-vs-real reference computed with the same classifier.
@@ -136,7 +136,10 @@ def prdc(
 
     Squared distances come from ``|a|^2 + |b|^2 - 2 a.b`` (clipped at 0) on features centred on
     the real mean, in float32, ``chunk_rows`` rows at a time, and are compared squared, so memory
-    stays near ``chunk_rows x max(N, M)`` float32 values (40 MB for 1,000 x 10,000).
+    stays near ``chunk_rows x max(N, M)`` float32 values (40 MB for 1,000 x 10,000). That formula
+    leaves rounding where two vectors are equal, so a real and a generated vector that are the
+    same get the distance they have by definition, exactly 0: whether a sample lies in its
+    own ball never depends on the BLAS kernel's rounding.
     """
     real = _features(real_features, "real_features", min_samples=1)
     fake = _features(fake_features, "fake_features", min_samples=1)
@@ -171,7 +174,10 @@ def prdc(
     fake_ball_counts = np.zeros(len(fake), dtype=np.int64)
     real_in_fake_manifold = np.zeros(len(real), dtype=bool)
     real_covered = np.zeros(len(real), dtype=bool)
+    equal = _equal_rows(real, fake)
     for rows, dist in _squared_distances(real, fake, chunk_rows):  # real rows x all fake
+        here = equal[(equal[:, 0] >= rows.start) & (equal[:, 0] < rows.stop)]
+        dist[here[:, 0] - rows.start, here[:, 1]] = 0.0
         fake_in_real_manifold |= (dist <= real_radii_pr[rows, None]).any(axis=0)
         fake_ball_counts += (dist <= real_radii_dc[rows, None]).sum(axis=0)
         real_in_fake_manifold[rows] = (dist <= fake_radii_pr[None, :]).any(axis=1)
@@ -197,6 +203,15 @@ def _knn_radii_squared(
         for radius, index in zip(radii, kth, strict=True):
             radius[rows] = dist[:, index]
     return tuple(radii)
+
+
+def _equal_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The index pairs (i, j), as a (pairs, 2) array, with a[i] == b[j] bit for bit."""
+    where_in_b: dict[bytes, list[int]] = {}
+    for j, row in enumerate(b):
+        where_in_b.setdefault(row.tobytes(), []).append(j)
+    pairs = [(i, j) for i, row in enumerate(a) for j in where_in_b.get(row.tobytes(), ())]
+    return np.array(pairs, dtype=np.int64).reshape(-1, 2)
 
 
 def _squared_distances(

@@ -8,7 +8,11 @@ from typing import Literal
 import keras
 from keras import ops
 
-from . import backend
+from . import jax_adapter
+
+BACKEND = keras.backend.backend()
+if BACKEND == "tensorflow":
+    import tensorflow as tf  # the step's GradientTape and cond; JAX's are in jax_adapter
 
 # The WGAN paper's code: 100 critic updates per generator update for the first 25 generator
 # updates and every 500th, so the critic is near its optimum when the generator learns from it.
@@ -27,6 +31,11 @@ class WGAN(keras.Model):
                                                         label -1; the chapter's text has +1 there,
                                                         which is not adversarial)
     and mean(D(real)) - mean(D(fake)) estimates the Wasserstein distance.
+
+    On TensorFlow ``train_step`` runs the step below statefully, inside ``tf.function``. On JAX
+    Keras calls ``train_step(state, data)``; jax_adapter.train_step computes the same update
+    from that state with the networks' ``stateless_call`` and the optimizers'
+    ``stateless_apply`` (a test checks both backends agree to 1e-6).
 
     ``constraint``: "clip" clips every critic weight to [-clip_value, clip_value] after each
     critic update (the paper); "gradient_penalty" adds gp_weight * mean((|grad D(x^)| - 1)^2) at
@@ -91,8 +100,9 @@ class WGAN(keras.Model):
         super().compile(**kwargs)
         self.critic_optimizer = critic_optimizer
         self.generator_optimizer = generator_optimizer
-        # Keras' own slot: what its JAX trainer threads through the step as optimizer state.
-        self.optimizer = _OptimizerPair(critic_optimizer, generator_optimizer)
+        # Keras' single optimizer slot holds both: its JAX trainer threads this slot's
+        # variables through the step as the optimizer state (jax_adapter explains).
+        self.optimizer = jax_adapter.OptimizerPair(critic_optimizer, generator_optimizer)
         # Built now: the generator update runs inside a conditional, where no variable (such
         # as an optimizer's slots) may be created.
         critic_optimizer.build(self.critic.trainable_variables)
@@ -108,82 +118,82 @@ class WGAN(keras.Model):
     def call(self, noise, training=False):
         return self.generator(noise, training=training)
 
-    def sample_noise(self, batch_size):
-        """z ~ U(-1, 1) as in the chapter, or N(0, 1) as in the paper's code."""
-        shape = (batch_size, self.latent_dim)
+    def sample_noise(self, batch_size, seed=None):
+        """z ~ U(-1, 1) as in the chapter, or N(0, 1) as in the paper's code; from the model's
+        seed generator, or from ``seed`` (a seed tensor: the stateless JAX step's)."""
+        shape, seed = (batch_size, self.latent_dim), self.noise_seed if seed is None else seed
         if self.noise == "uniform":
-            return keras.random.uniform(shape, -1.0, 1.0, seed=self.noise_seed)
-        return keras.random.normal(shape, seed=self.noise_seed)
+            return keras.random.uniform(shape, -1.0, 1.0, seed=seed)
+        return keras.random.normal(shape, seed=seed)
 
-    def sample_mix(self, batch_size):
-        """One interpolation weight in [0, 1) per image, for the gradient penalty."""
-        return keras.random.uniform((batch_size, 1, 1, 1), seed=self.noise_seed)
+    def interpolation_weights(self, batch_size, seed=None):
+        """The gradient penalty's epsilon ~ U[0, 1), one per image (x^ = x + eps (G(z) - x))."""
+        seed = self.noise_seed if seed is None else seed
+        return keras.random.uniform((batch_size, 1, 1, 1), seed=seed)
 
     def clip_critic_weights(self) -> None:
         """w <- clip(w, -c, c) for every critic weight, on the device."""
         for weight in self.critic.trainable_weights:
             weight.assign(ops.clip(weight, -self.clip_value, self.clip_value))
 
-    def critic_steps_due(self):
-        """Critic updates the next generator update waits for."""
+    def critic_steps_due(self, generator_updates):
+        """Critic updates the next generator update waits for, after ``generator_updates``."""
         if self.critic_schedule == "constant":
             return ops.convert_to_tensor(self.n_critic, "int32")
-        done = ops.cast(self.generator_optimizer.iterations, "int32")
+        done = ops.cast(generator_updates, "int32")
         boost = ops.logical_or(done < PAPER_BOOST_FIRST, done % PAPER_BOOST_EVERY == 0)
         return ops.where(boost, PAPER_BOOST_CRITIC_STEPS, self.n_critic)
 
     def train_step(self, *args):
-        """TensorFlow calls ``train_step(data)``; Keras' JAX trainer calls
-        ``train_step(state, data)`` and wants ``(logs, new_state)``: the same step, run on it."""
-        if backend.is_jax():
-            state, data = args
-            return backend.run_stateless(self, state, lambda: self.wgan_step(data))
+        """TensorFlow calls ``train_step(data)``; Keras' JAX trainer ``train_step(state, data)``
+        and wants ``(logs, new_state)``."""
+        if BACKEND == "jax":
+            return jax_adapter.train_step(self, *args)
+        if BACKEND != "tensorflow":
+            raise NotImplementedError(
+                f"The WGAN's step runs on Keras' tensorflow and jax backends, not {BACKEND!r}: "
+                "set KERAS_BACKEND=tensorflow (the default) or KERAS_BACKEND=jax."
+            )
         return self.wgan_step(*args)
 
     def make_train_function(self, force=False):
         """On JAX, ``steps_per_execution`` > 1 scans the step over that many batches in one
-        compiled call (backend.scanned_train_function); otherwise Keras' own."""
-        if (
-            backend.is_jax()
-            and self.steps_per_execution > 1
-            and self.jit_compile
-            and not self.run_eagerly
-        ):
-            if self.train_function is None or force:
-                self.train_function = backend.scanned_train_function(
-                    self.train_step, self.steps_per_execution
-                )
-            return
-        super().make_train_function(force)
+        compiled call (jax_adapter); otherwise Keras' own."""
+        if not jax_adapter.install_scanned_train_function(self, force):
+            super().make_train_function(force)
 
     def wgan_step(self, data):
-        """One critic update, then a generator update if it is due (Algorithm 1's loop body),
-        on the variables as they stand: TensorFlow's, or the JAX state run_stateless maps."""
+        """One critic update, then a generator update if it is due (Algorithm 1's loop body)."""
         real, _, _ = keras.utils.unpack_x_y_sample_weight(data)  # images only, no labels
         batch_size = ops.shape(real)[0]
 
         # 1. A critic update on a real batch and a generated one.
         fake = self.generator(self.sample_noise(batch_size), training=True)
-        mix = self.sample_mix(batch_size) if self.constraint == "gradient_penalty" else None
-
-        def critic_loss():
-            wasserstein, penalty = self.critic_terms(real, fake, mix)
-            return -wasserstein + self.gp_weight * penalty, (wasserstein, penalty)
-
+        eps = self.interpolation_weights(batch_size) if self.uses_penalty else None
         critic_weights = self.critic.trainable_weights
-        loss, (wasserstein, penalty), grads = backend.value_and_grad(critic_loss, critic_weights)
-        self.critic_optimizer.apply(grads, critic_weights)
+        with tf.GradientTape() as tape:
+            wasserstein, penalty = self.critic_terms(
+                lambda images: self.critic(images, training=True),
+                input_gradient,
+                real,
+                fake,
+                eps,
+            )
+            loss = -wasserstein + self.gp_weight * penalty
+        self.critic_optimizer.apply(tape.gradient(loss, critic_weights), critic_weights)
         if self.constraint == "clip":
             self.clip_critic_weights()
         self.critic_steps_pending.assign_add(1)
 
         # 2. Once the critic has had its updates: one generator update through it as it stands.
-        generator_due = self.critic_steps_pending >= self.critic_steps_due()
-        backend.cond(generator_due, lambda: self._generator_step(batch_size))
+        due = self.critic_steps_pending >= self.critic_steps_due(
+            self.generator_optimizer.iterations
+        )
+        tf.cond(due, lambda: self._generator_step(batch_size), tf.no_op)
 
         self.critic_loss_tracker.update_state(loss)
         self.wasserstein_tracker.update_state(wasserstein)
-        if self.constraint == "gradient_penalty":
+        if self.uses_penalty:
             self.penalty_tracker.update_state(penalty)
         # Epoch means from the trackers; this step's own estimate for per-step curves.
         return {
@@ -191,56 +201,58 @@ class WGAN(keras.Model):
             "step_wasserstein_estimate": wasserstein,
         }
 
-    def critic_terms(self, real, fake, mix=None):
+    @property
+    def uses_penalty(self) -> bool:
+        return self.constraint == "gradient_penalty"
+
+    def critic_terms(self, score, input_gradient, real, fake, eps=None):
         """mean D(real) - mean D(fake) and, with the gradient penalty, mean((|grad D(x^)| - 1)^2)
-        at the interpolates x^ = real + mix * (fake - real), one mix in [0, 1] per image.
+        at the interpolates x^ = real + eps * (fake - real). ``score`` maps images to the
+        critic's scores, ``input_gradient(f, x)`` gives (aux, d target / dx) for
+        ``target, aux = f(x)``: each backend's own.
 
         One critic call scores real, fake (and interpolates) together: one set of convolutions.
         The critic treats images independently, so the gradient of the interpolates' summed
         scores with respect to its input is each interpolate's own gradient.
         """
         batch_size = ops.shape(real)[0]
-        if self.constraint == "clip":
-            scores = self.critic(ops.concatenate([real, fake], axis=0), training=True)
+        if not self.uses_penalty:
+            scores = score(ops.concatenate([real, fake], axis=0))
             wasserstein = ops.mean(scores[:batch_size]) - ops.mean(scores[batch_size:])
             return wasserstein, ops.convert_to_tensor(0.0)
-        interpolates = real + mix * (fake - real)
+        interpolates = real + eps * (fake - real)
         images = ops.concatenate([real, fake, interpolates], axis=0)
 
         def interpolate_scores(images):
-            scores = self.critic(images, training=True)
+            scores = score(images)
             return ops.sum(scores[2 * batch_size :]), scores
 
-        scores, grads = backend.input_gradient(interpolate_scores, images)
+        scores, grads = input_gradient(interpolate_scores, images)
         grads = grads[2 * batch_size :]
         norms = ops.sqrt(ops.sum(ops.square(grads), axis=(1, 2, 3)) + 1e-12)
         wasserstein = ops.mean(scores[:batch_size]) - ops.mean(scores[batch_size : 2 * batch_size])
         return wasserstein, ops.mean(ops.square(norms - 1.0))
 
     def _generator_step(self, batch_size):
-        def generator_loss():
-            generated = self.generator(self.sample_noise(batch_size), training=True)
-            return -ops.mean(self.critic(generated, training=True)), None
-
         generator_weights = self.generator.trainable_weights
-        loss, _, grads = backend.value_and_grad(generator_loss, generator_weights)
-        self.generator_optimizer.apply(grads, generator_weights)
+        with tf.GradientTape() as tape:
+            generated = self.generator(self.sample_noise(batch_size), training=True)
+            loss = -ops.mean(self.critic(generated, training=True))
+        self.generator_optimizer.apply(tape.gradient(loss, generator_weights), generator_weights)
         self.generator_loss_tracker.update_state(loss)
         self.critic_steps_pending.assign(0)
+        return tf.no_op()
 
 
-class _OptimizerPair:
-    """Both networks' optimizers where Keras expects the model's one: its JAX trainer reads
-    ``variables`` to pass the optimizer state into the compiled step and writes it back after."""
-
-    built = True
-
-    def __init__(self, critic: keras.optimizers.Optimizer, generator: keras.optimizers.Optimizer):
-        self.critic, self.generator = critic, generator
-
-    @property
-    def variables(self) -> list[keras.Variable]:
-        return [*self.critic.variables, *self.generator.variables]
+def input_gradient(fn, x):
+    """``target, aux = fn(x)``: (aux, d target / d x), itself differentiable (the penalty), on
+    the backend Keras runs on."""
+    if BACKEND == "jax":
+        return jax_adapter.input_gradient(fn, x)
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        target, aux = fn(x)
+    return aux, tape.gradient(target, x)
 
 
 def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:

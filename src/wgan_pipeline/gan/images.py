@@ -1,4 +1,5 @@
-"""Latent noise and image grids, shared by training (live grids) and evaluation."""
+"""Pixels and noise: MNIST's uint8 images to the generator's [-1, 1] and back, latent noise,
+and image grids. NumPy only."""
 
 from __future__ import annotations
 
@@ -7,7 +8,19 @@ from typing import Literal
 
 import numpy as np
 
-from wgan_pipeline.pipelines.data_processing.nodes import unscale_images
+
+def scale_images(images: np.ndarray) -> np.ndarray:
+    """uint8 pixels (N, 28, 28) -> float32 (N, 28, 28, 1) in [-1, 1], as (x - 127.5) / 127.5."""
+    return ((np.asarray(images).astype(np.float32) - 127.5) / 127.5)[..., np.newaxis]
+
+
+def unscale_images(images: np.ndarray) -> np.ndarray:
+    """The inverse of :func:`scale_images`: float [-1, 1] (N, 28, 28, 1) -> uint8 (N, 28, 28).
+
+    Values outside [-1, 1] are clipped, so it also turns generator output into pixels.
+    """
+    pixels = np.clip(np.rint(np.asarray(images) * 127.5 + 127.5), 0, 255)
+    return pixels.astype(np.uint8).reshape(pixels.shape[:3])
 
 
 def latent_noise(

@@ -1,39 +1,14 @@
 """The WGAN step: the constraint holds and both networks move the way the paper says."""
 
-import re
-
 import keras
 import numpy as np
 import pytest
 from keras import ops
 
-from wgan_pipeline.pipelines.training import backend
-from wgan_pipeline.pipelines.training.callbacks import StopOnDivergence, TrainingDivergedError
-from wgan_pipeline.pipelines.training.models import build_critic, build_generator, plain_generator
-from wgan_pipeline.pipelines.training.nodes import make_dataset
-from wgan_pipeline.pipelines.training.wgan import WGAN
+from wgan_pipeline.gan.models import build_critic, build_generator, plain_generator
+from wgan_pipeline.gan.wgan import WGAN, input_gradient
 
-BATCH = 32
-
-
-def make_wgan(critic_lr=5e-5, generator_lr=5e-5, clip_value=0.1, n_critic=1, seed=0, **kwargs):
-    keras.utils.set_random_seed(seed)
-    wgan = WGAN(
-        build_generator(100), build_critic(), latent_dim=100, clip_value=clip_value,
-        n_critic=n_critic, seed=seed, **kwargs,
-    )  # fmt: skip
-    wgan.compile(keras.optimizers.RMSprop(critic_lr), keras.optimizers.RMSprop(generator_lr))
-    return wgan
-
-
-def real_batch(n=BATCH, seed=0):
-    """Stroke-like real images: mostly -1 background with +1 bars, unlike untrained G output."""
-    rng = np.random.default_rng(seed)
-    images = -np.ones((n, 28, 28, 1), np.float32)
-    for i in range(n):
-        row = rng.integers(4, 20)
-        images[i, row : row + 6, 6:22] = 1.0
-    return images
+from ..helpers import make_wgan, real_batch
 
 
 def test_every_critic_weight_is_clipped_after_a_step():
@@ -98,7 +73,7 @@ def test_n_critic_updates_per_generator_update():
 def test_paper_schedule_gives_100_critic_updates_first_and_every_500th(generator_updates, due):
     wgan = make_wgan(n_critic=5, critic_schedule="paper")
     wgan.generator_optimizer.iterations.assign(generator_updates)
-    assert int(wgan.critic_steps_due()) == due
+    assert int(wgan.critic_steps_due(wgan.generator_optimizer.iterations)) == due
 
 
 def test_gradient_penalty_is_each_interpolates_own_gradient_norm():
@@ -108,14 +83,14 @@ def test_gradient_penalty_is_each_interpolates_own_gradient_norm():
     real = real_batch(8)
     fake = np.random.default_rng(3).uniform(-1, 1, (8, 28, 28, 1)).astype(np.float32)
     mix = np.random.default_rng(4).uniform(0, 1, (8, 1, 1, 1)).astype(np.float32)
-    wasserstein, penalty = wgan.critic_terms(real, fake, mix)
+    wasserstein, penalty = wgan.critic_terms(wgan.critic, input_gradient, real, fake, mix)
 
     def score(x):
         return ops.sum(wgan.critic(x)), None
 
     norms = []
     for interpolate in real + mix * (fake - real):
-        _, grad = backend.input_gradient(score, ops.convert_to_tensor(interpolate[np.newaxis]))
+        _, grad = input_gradient(score, ops.convert_to_tensor(interpolate[np.newaxis]))
         norms.append(float(ops.norm(ops.reshape(grad, (-1,)))))
     assert float(penalty) == pytest.approx(np.mean((np.array(norms) - 1) ** 2), rel=1e-4)
     expected = float(ops.mean(wgan.critic(real)) - ops.mean(wgan.critic(fake)))
@@ -148,50 +123,6 @@ def test_wgan_refuses_bad_settings(kwargs, message):
     args = {"latent_dim": 100, "clip_value": 0.1, **kwargs}
     with pytest.raises(ValueError, match=message):
         WGAN(build_generator(100), build_critic(), **args)
-
-
-def batches(dataset, n):
-    return [b.numpy().ravel() for b in dataset.take(n)]
-
-
-def test_dataset_batches_are_full_shuffled_and_reshuffled():
-    images = np.arange(10, dtype=np.float32).reshape(10, 1, 1, 1)
-    four = batches(make_dataset(images, batch_size=4, seed=0), 4)  # 2 batches an epoch
-    epochs = [np.concatenate(four[:2]), np.concatenate(four[2:])]
-    assert all(len(e) == 8 for e in epochs)  # 2 full batches, the remainder dropped
-    assert len(set(epochs[0])) == 8 and set(epochs[0]) <= set(range(10))
-    assert not np.array_equal(epochs[0], epochs[1])  # a new order every epoch
-
-
-def test_dataset_resumes_with_the_batches_an_uninterrupted_run_sees():
-    """Epoch e's order depends on (seed, e) only: starting at epoch 1, step 1 gives exactly the
-    batches that follow there in a dataset started at the beginning."""
-    images = np.arange(10, dtype=np.float32).reshape(10, 1, 1, 1)
-    whole = batches(make_dataset(images, batch_size=4, seed=3), 6)
-    resumed = batches(make_dataset(images, batch_size=4, seed=3, start_epoch=1, skip_steps=1), 3)
-    for a, b in zip(whole[3:], resumed):
-        np.testing.assert_array_equal(a, b)
-    assert not np.array_equal(np.concatenate(whole[:2]), np.concatenate(batches(
-        make_dataset(images, batch_size=4, seed=4), 2)))  # fmt: skip
-
-
-def test_too_few_images_for_one_batch_is_explained():
-    with pytest.raises(ValueError, match="fewer than one batch of 50.*data.max_train_images"):
-        make_dataset(np.zeros((10, 28, 28, 1), np.float32), batch_size=50, seed=0)
-
-
-def test_divergence_stops_training_with_the_epoch_step_and_value():
-    """An absurd learning rate blows the critic up: fit must stop at once with an error that
-    names where and what, not end quietly (Keras' TerminateOnNaN) and let a broken model be
-    saved."""
-    wgan = make_wgan(critic_lr=1e30, constraint="gradient_penalty")
-    images = np.concatenate([real_batch(seed=s) for s in range(8)])
-    with pytest.raises(TrainingDivergedError) as info:
-        wgan.fit(make_dataset(images, BATCH, seed=0), epochs=3, verbose=0,
-                 callbacks=[StopOnDivergence()])  # fmt: skip
-    message = str(info.value)
-    assert re.search(r"in epoch 1 at critic step \d+: \w+ = (nan|inf|-inf)", message), message
-    assert "training.learning_rate" in message
 
 
 def test_mixed_precision_computes_in_bfloat16_and_keeps_float32_weights_scores_and_losses():

@@ -1,0 +1,151 @@
+"""The networks: the chapter's generator and critic layer for layer (docs/algorithm.md), and the
+MNIST classifier whose penultimate layer is the feature space the metrics judge samples in."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+from keras import layers
+
+from .layers import UpSampleConv2D
+
+IMAGE_SHAPE = (28, 28, 1)
+FEATURES = "features"  # the classifier's penultimate layer: where FID, precision/recall, ... live
+
+
+def build_generator(
+    latent_dim: int = 100,
+    *,
+    fused_upsampling: bool = False,
+    dtype: str | None = None,
+    name: str = "generator",
+) -> keras.Model:
+    """Noise (latent_dim,) -> image (28, 28, 1) in [-1, 1].
+
+    Dense(1024) tanh -> Dense(128*7*7) tanh -> Reshape(7, 7, 128) -> UpSampling2D(2)
+    -> Conv2D(64, 5, same) tanh -> UpSampling2D(2) -> Conv2D(1, 5, same) tanh.
+    6,738,689 parameters for latent_dim=100. No batch normalisation, as in the chapter.
+
+    ``fused_upsampling`` computes each UpSampling2D + Conv2D pair as one ``UpSampleConv2D``: the
+    same function and the same weights (``get_weights`` lists are interchangeable) with 9/25 of
+    the multiply-adds. The plain model is the one to save and share: it needs no custom layer.
+    """
+    if latent_dim < 1:
+        raise ValueError(f"latent_dim must be a positive integer, got {latent_dim!r}")
+
+    def upsample_conv(filters: int, index: int, dtype: str | None) -> list[keras.layers.Layer]:
+        if fused_upsampling:
+            return [UpSampleConv2D(filters, 5, activation="tanh", dtype=dtype,
+                                   name=f"upsample_conv_{index}")]  # fmt: skip
+        return [
+            layers.UpSampling2D(2, dtype=dtype, name=f"upsample_{index}"),
+            layers.Conv2D(
+                filters, 5, padding="same", activation="tanh", dtype=dtype, name=f"conv_{index}"
+            ),  # fmt: skip
+        ]
+
+    return keras.Sequential(
+        [
+            keras.Input((latent_dim,), name="noise"),
+            layers.Dense(1024, activation="tanh", dtype=dtype, name="dense_1"),
+            layers.Dense(128 * 7 * 7, activation="tanh", dtype=dtype, name="dense_2"),
+            layers.Reshape((7, 7, 128), dtype=dtype, name="reshape"),
+            *upsample_conv(64, 1, dtype),
+            *upsample_conv(1, 2, "float32" if dtype else None),
+        ],
+        name=name,
+    )
+
+
+def plain_generator(generator: keras.Model) -> keras.Model:
+    """The chapter's plain UpSampling2D + Conv2D generator holding ``generator``'s weights."""
+    plain = build_generator(generator.input_shape[-1], name=generator.name)
+    plain.set_weights(generator.get_weights())
+    return plain
+
+
+def build_critic(*, dtype: str | None = None, name: str = "critic") -> keras.Model:
+    """Image (28, 28, 1) -> one unbounded score per image (no sigmoid: a Wasserstein critic).
+
+    Three Conv2D(3x3, stride 2, same) + LeakyReLU(0.2) with 64, 32, 16 filters, a Conv2D(1, 3x3)
+    and global average pooling. 23,873 parameters; no batch normalisation. ``dtype`` as for
+    the generator; the score always comes out float32, so the losses are computed in float32.
+    """
+    return keras.Sequential(
+        [
+            keras.Input(IMAGE_SHAPE, name="image"),
+            layers.Conv2D(64, 3, strides=2, padding="same", dtype=dtype, name="conv_1"),
+            layers.LeakyReLU(0.2, dtype=dtype, name="lrelu_1"),
+            layers.Conv2D(32, 3, strides=2, padding="same", dtype=dtype, name="conv_2"),
+            layers.LeakyReLU(0.2, dtype=dtype, name="lrelu_2"),
+            layers.Conv2D(16, 3, strides=2, padding="same", dtype=dtype, name="conv_3"),
+            layers.LeakyReLU(0.2, dtype=dtype, name="lrelu_3"),
+            layers.Conv2D(1, 3, padding="same", dtype=dtype, name="conv_4"),
+            layers.GlobalAveragePooling2D(dtype="float32", name="score"),
+        ],
+        name=name,
+    )
+
+
+def check_generator(generator: keras.Model) -> int:
+    """The generator's latent size, after checking it maps noise (N, d) to images (N, 28, 28, 1)."""
+    inputs, outputs = generator.input_shape, generator.output_shape
+    if not (len(inputs) == 2 and tuple(outputs[1:]) == IMAGE_SHAPE):
+        raise ValueError(
+            f"The generator '{generator.name}' maps {inputs} to {outputs}, not noise (None, d) to "
+            "MNIST images (None, 28, 28, 1): it is not a generator of this project. Train one "
+            "(`kedro run`) or load another version (`kedro run --load-versions generator:<timestamp>`)."
+        )
+    return inputs[-1]
+
+
+def build_classifier(feature_dim: int = 128) -> keras.Model:
+    """[-1, 1] image (28, 28, 1) -> probabilities of the ten digits.
+
+    Conv(32, 3) -> max-pool -> Conv(64, 3) -> max-pool -> Dense(feature_dim) ReLU ("features")
+    -> dropout -> Dense(10) softmax: the keras-io MNIST convnet with a small feature layer.
+    """
+    return keras.Sequential(
+        [
+            keras.Input(IMAGE_SHAPE, name="image"),
+            layers.Conv2D(32, 3, activation="relu", name="conv_1"),
+            layers.MaxPooling2D(2, name="pool_1"),
+            layers.Conv2D(64, 3, activation="relu", name="conv_2"),
+            layers.MaxPooling2D(2, name="pool_2"),
+            layers.Flatten(name="flatten"),
+            layers.Dropout(0.25, name="dropout_1"),
+            layers.Dense(feature_dim, activation="relu", name=FEATURES),
+            layers.Dropout(0.5, name="dropout_2"),
+            layers.Dense(10, activation="softmax", name="probabilities"),
+        ],
+        name="mnist_classifier",
+    )
+
+
+def feature_extractor(classifier: keras.Model) -> keras.Model:
+    """image -> (features, class probabilities) of a classifier built by :func:`build_classifier`,
+    after checking it is one (a ``features`` layer and 10 outputs)."""
+    layer_names = {layer.name for layer in classifier.layers}
+    if FEATURES not in layer_names or tuple(classifier.output_shape) != (None, 10):
+        raise ValueError(
+            f"The model '{classifier.name}' loaded as mnist_classifier has no '{FEATURES}' layer "
+            f"or does not output 10 class probabilities (its output is {classifier.output_shape}):"
+            " train the project's classifier with `kedro run --pipeline classifier`."
+        )
+    (image,) = classifier.inputs  # one input, passed as a tensor, not a list of one
+    return keras.Model(image, [classifier.get_layer(FEATURES).output, classifier.outputs[0]])
+
+
+def predict_in_batches(model: keras.Model, inputs: np.ndarray, batch_size: int):
+    """``model`` on ``inputs`` in batches, called directly, as NumPy (a tuple for several
+    outputs). Unlike ``predict``, which traces a new function for every model it is called on
+    (TensorFlow then warns of retracing), this traces nothing."""
+    parts = [
+        keras.tree.map_structure(
+            keras.ops.convert_to_numpy, model(inputs[start : start + batch_size], training=False)
+        )
+        for start in range(0, len(inputs), batch_size)
+    ]
+    if isinstance(parts[0], list | tuple):
+        return tuple(np.concatenate(column) for column in zip(*parts, strict=True))
+    return np.concatenate(parts)

@@ -1,0 +1,44 @@
+"""Where training computes, and deterministic ops: what each Keras backend spells its own way.
+
+TensorFlow is imported only on the TensorFlow backend, JAX only on JAX.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+
+import keras
+
+logger = logging.getLogger(__name__)
+_GPU_DETERMINISM = "--xla_gpu_deterministic_ops=true"
+
+
+def devices() -> list[str]:
+    """The devices the backend computes on: its GPUs when it sees any, else the CPU."""
+    if keras.backend.backend() == "jax":
+        import jax  # noqa: PLC0415 (only on that backend)
+
+        return [f"{d.platform}:{d.id} ({d.device_kind})" for d in jax.devices()]
+    import tensorflow as tf  # noqa: PLC0415
+
+    found = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")
+    return [d.name for d in found]
+
+
+def enable_determinism() -> None:
+    """Same inputs, same bits: TensorFlow's op determinism. JAX's CPU kernels already are; on a
+    GPU, XLA reads its flag at start-up, so it can only be asked for before the run."""
+    if keras.backend.backend() != "jax":
+        import tensorflow as tf  # noqa: PLC0415
+
+        tf.config.experimental.enable_op_determinism()
+        return
+    import jax  # noqa: PLC0415
+
+    if jax.default_backend() == "gpu" and _GPU_DETERMINISM not in os.environ.get("XLA_FLAGS", ""):
+        logger.warning(
+            "training.deterministic: JAX on a GPU is deterministic only when started with "
+            "XLA_FLAGS=%s; this run is not.",
+            _GPU_DETERMINISM,
+        )

@@ -1,0 +1,185 @@
+"""One training run: seed, build, resume or start, fit with the callbacks, hand back the models.
+
+What ``train_wgan`` (the training pipeline's node) calls; the GAN itself is gan/wgan.py.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import keras
+import numpy as np
+import pandas as pd
+
+from wgan_pipeline.gan.images import latent_noise
+from wgan_pipeline.gan.models import build_critic, build_generator, plain_generator
+from wgan_pipeline.gan.wgan import WGAN
+from wgan_pipeline.params import TrainingParams
+
+from . import checkpoints
+from .callbacks import (
+    Checkpoint,
+    EpochHistory,
+    EpochSamples,
+    EpochTimer,
+    MlflowLiveLogger,
+    StepHistory,
+    StopOnDivergence,
+)
+from .data import make_dataset
+from .devices import devices, enable_determinism
+from .run_folder import claim
+from .signals import stop_cleanly_on_signals
+
+logger = logging.getLogger(__name__)
+
+
+def make_optimizer(params: TrainingParams) -> keras.optimizers.Optimizer:
+    """A fresh optimizer as ``params`` name it (each network needs its own instance)."""
+    if params.optimizer == "adam":
+        return keras.optimizers.Adam(params.learning_rate, params.beta_1, params.beta_2)
+    return keras.optimizers.RMSprop(params.learning_rate)
+
+
+@dataclass(frozen=True)
+class TrainingResult:
+    """What a finished training hands on."""
+
+    generator: keras.Model  # the chapter's plain architecture: loadable without this project
+    critic: keras.Model
+    history: pd.DataFrame  # per epoch: losses, Wasserstein estimate, epoch seconds
+    steps: pd.DataFrame  # per critic step: its own Wasserstein estimate
+    epoch_samples: np.ndarray  # uint8 (epochs, grid_rows**2, 28, 28): fixed noise, each epoch
+
+
+def train(training_images: np.ndarray, params: TrainingParams, checkpoint_dir: Path) -> TrainingResult:
+    """WGAN training as ``params`` set it. Runs on a GPU when the Keras backend (TensorFlow, or
+    JAX with KERAS_BACKEND=jax) sees one.
+
+    Checkpoints go to ``checkpoint_dir`` every epoch (and every ``checkpoint_every_steps``); a
+    compatible checkpoint found there at the start is resumed, and all are removed once training
+    finishes. SIGINT and SIGTERM write a checkpoint, mark the MLflow run KILLED and stop.
+    """
+    if params.deterministic:
+        enable_determinism()
+    keras.utils.set_random_seed(params.seed)
+    steps_per_epoch = len(training_images) // params.batch_size
+    logger.info(
+        "Training with %s on %s: %d images, %d epochs of %d critic steps (%s, %s, n_critic %d).",
+        keras.backend.backend(),
+        ", ".join(devices()),
+        len(training_images),
+        params.epochs,
+        steps_per_epoch,
+        params.constraint,
+        params.optimizer,
+        params.n_critic,
+    )
+
+    dtype = "mixed_bfloat16" if params.mixed_precision else None
+    wgan = WGAN(
+        build_generator(params.latent_dim, fused_upsampling=params.fused_upsampling, dtype=dtype),
+        build_critic(dtype=dtype),
+        latent_dim=params.latent_dim,
+        constraint=params.constraint,
+        clip_value=params.clip_value,
+        gp_weight=params.gp_weight,
+        n_critic=params.n_critic,
+        critic_schedule=params.critic_schedule,
+        noise=params.noise,
+        seed=params.seed,
+    )
+    wgan.compile(
+        critic_optimizer=make_optimizer(params),
+        generator_optimizer=make_optimizer(params),
+        steps_per_execution=params.steps_per_execution,
+        jit_compile=params.jit_compile,
+    )
+    identity = checkpoints.training_identity(params.model_dump(), training_images)
+    with claim(checkpoint_dir) as run_dir:
+        progress = _resume_or_start(run_dir, identity, wgan, params, steps_per_epoch)
+        _fit(wgan, training_images, params, progress, run_dir, identity, steps_per_epoch)
+        checkpoints.clear(run_dir)  # finished: the next run starts fresh
+
+    steps = pd.DataFrame(progress.steps, columns=["critic_step", "epoch", "wasserstein_estimate"])
+    steps[["critic_step", "epoch"]] = steps[["critic_step", "epoch"]].astype("int64")
+    # Saved as the chapter's plain architecture: loadable anywhere, no custom layer needed.
+    generator = plain_generator(wgan.generator)
+    return TrainingResult(
+        generator, wgan.critic, pd.DataFrame(progress.history), steps, np.stack(progress.samples)
+    )
+
+
+def _fit(
+    wgan: WGAN,
+    training_images: np.ndarray,
+    params: TrainingParams,
+    progress: checkpoints.Progress,
+    run_dir: Path,
+    identity: dict,
+    steps_per_epoch: int,
+) -> None:
+    """``fit`` from where ``progress`` stands to ``params.epochs``, recording into it."""
+    fixed_noise = latent_noise(params.grid_rows**2, params.latent_dim, params.noise, params.seed)
+    samples = EpochSamples(fixed_noise, progress.samples)
+    epochs = EpochHistory(progress.history)
+    checkpoint = Checkpoint(run_dir, progress, identity, params.checkpoint_every_steps)
+    callbacks = [
+        StopOnDivergence(),  # first: nothing is logged or drawn from a diverged epoch
+        EpochTimer(),
+        StepHistory(progress.steps),
+        samples,
+        epochs,
+        MlflowLiveLogger(samples, params.grid_rows),
+        checkpoint,  # last: saves what the others recorded
+    ]
+    start_epoch, skip = divmod(progress.critic_step, steps_per_epoch)
+    with stop_cleanly_on_signals(checkpoint.stop):
+        while start_epoch < params.epochs:
+            # A resumed epoch runs only its remaining steps; the next fit runs whole epochs.
+            wgan.fit(
+                make_dataset(training_images, params.batch_size, params.seed, start_epoch, skip),
+                initial_epoch=start_epoch,
+                epochs=start_epoch + 1 if skip else params.epochs,
+                steps_per_epoch=steps_per_epoch - skip,
+                shuffle=False,  # make_dataset shuffles
+                callbacks=callbacks,
+                verbose=1 if sys.stdout.isatty() else 2,
+            )
+            start_epoch, skip = (start_epoch + 1, 0) if skip else (params.epochs, 0)
+
+
+def _resume_or_start(
+    directory: Path, identity: dict, wgan: WGAN, params: TrainingParams, steps_per_epoch: int
+) -> checkpoints.Progress:
+    """The progress of the checkpoint to resume, restored into ``wgan``, or a fresh start."""
+    found = checkpoints.latest(directory)
+    if found is not None:
+        reason = checkpoints.why_incompatible(found, identity)
+        if reason is None:
+            progress = checkpoints.restore(found, wgan)
+            epoch, step = divmod(progress.critic_step, steps_per_epoch)
+            logger.warning(
+                "Resuming training from checkpoint %s: epoch %d, step %d of it (critic step %d%s).",
+                found,
+                epoch + 1,
+                step,
+                progress.critic_step,
+                f", MLflow run {progress.run_id}" if progress.run_id else "",
+            )
+            return progress
+        logger.warning(
+            "Not resuming checkpoint %s: it was written with other settings (%s). Starting "
+            "fresh; it is deleted.",
+            found,
+            reason,
+        )
+        checkpoints.clear(directory)
+    if params.constraint == "clip":
+        # Clip once before the first update too (the paper's code clamps before each critic
+        # update), so the critic starts inside the constraint set.
+        wgan.clip_critic_weights()
+    return checkpoints.Progress()

@@ -1,0 +1,179 @@
+"""What the tests share: the project's paths, real MNIST, the CLI in a project copy, small
+models and parameter groups. Imported by test modules; no test module imports another."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+import yaml
+from keras import ops
+
+from wgan_pipeline.gan.models import build_critic, build_generator
+from wgan_pipeline.gan.wgan import WGAN
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+# The shared, bit-exact MNIST copy CI places in data/01_raw (never the only way to get data).
+SHARED_MNIST = PROJECT_ROOT.parent / "shared" / "data" / "mnist" / "mnist.npz"
+
+
+def mnist_copy() -> Path:
+    """A local real MNIST file, or skip: the project's cache first, then the shared copy."""
+    for path in (PROJECT_ROOT / "data" / "01_raw" / "mnist.npz", SHARED_MNIST):
+        if path.is_file():
+            return path
+    pytest.skip(
+        "needs real MNIST offline: place mnist.npz in data/01_raw/ "
+        "(or ../shared/data/mnist/mnist.npz), as .ci/run does"
+    )
+
+
+def base_params(group: str, **overrides) -> dict:
+    """conf/base's values of the parameter group ``group``, with ``overrides``."""
+    for path in (PROJECT_ROOT / "conf" / "base").glob("parameters*.yml"):
+        groups = yaml.safe_load(path.read_text())
+        if group in groups:
+            return {**groups[group], **overrides}
+    raise KeyError(f"no parameter group {group!r} in conf/base")
+
+
+# --- the CLI in a copy of the project -------------------------------------------------------
+
+
+def kedro_env() -> dict[str, str]:
+    """The environment the CLI runs in; COLUMNS: a wide console, so rich does not break long
+    paths in messages."""
+    env = {
+        **os.environ,
+        "KEDRO_DISABLE_TELEMETRY": "1",
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+        "COLUMNS": "400",
+    }
+    env.pop("MLFLOW_TRACKING_URI", None)
+    return env
+
+
+def kedro(project: Path, *args: str, timeout: int = 300) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "kedro", *args],
+        check=False, cwd=project, env=kedro_env(), capture_output=True, text=True, timeout=timeout,
+    )  # fmt: skip
+
+
+def make_project_copy(root: Path, with_mnist: bool = True) -> Path:
+    """pyproject.toml, conf/, src/ and an empty data/ tree, as a fresh clone has them, in git.
+
+    (The code that runs is the installed package; Kedro checks that src/ is there.)
+    """
+    project = root / "project"
+    project.mkdir()
+    shutil.copy(PROJECT_ROOT / "pyproject.toml", project)
+    shutil.copytree(
+        PROJECT_ROOT / "src",
+        project / "src",
+        ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"),
+    )
+    shutil.copytree(PROJECT_ROOT / "conf", project / "conf", ignore=shutil.ignore_patterns("local"))
+    (project / "conf" / "local").mkdir()
+    for layer in ("01_raw", "06_models", "07_model_output", "08_reporting"):
+        (project / "data" / layer).mkdir(parents=True)
+    if with_mnist:
+        shutil.copy(mnist_copy(), project / "data" / "01_raw" / "mnist.npz")
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t", "-C", str(project)]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "add", "pyproject.toml", "conf", "src"], check=True)
+    subprocess.run([*git, "commit", "-qm", "copy"], check=True)
+    return project
+
+
+def python_without_project(code: str, cwd: Path) -> str:
+    """Run ``code`` in a plain interpreter that imports nothing from the project."""
+    result = subprocess.run(
+        [sys.executable, "-c", code], check=False, cwd=cwd, capture_output=True, text=True, timeout=120,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result.stdout
+
+
+def model_versions(project: Path, name: str) -> list[Path]:
+    """The saved versions of data/06_models/<name>.keras, oldest first (Kedro's timestamps)."""
+    folder = project / "data" / "06_models" / f"{name}.keras"
+    return sorted(version / f"{name}.keras" for version in folder.iterdir())
+
+
+# --- small models -----------------------------------------------------------------------------
+
+
+BATCH = 32  # images per test batch
+
+
+def make_wgan(critic_lr=5e-5, generator_lr=5e-5, clip_value=0.1, n_critic=1, seed=0, **kwargs):
+    keras.utils.set_random_seed(seed)
+    wgan = WGAN(
+        build_generator(100), build_critic(), latent_dim=100, clip_value=clip_value,
+        n_critic=n_critic, seed=seed, **kwargs,
+    )  # fmt: skip
+    wgan.compile(keras.optimizers.RMSprop(critic_lr), keras.optimizers.RMSprop(generator_lr))
+    return wgan
+
+
+def real_batch(n=BATCH, seed=0):
+    """Stroke-like real images: mostly -1 background with +1 bars, unlike untrained G output."""
+    rng = np.random.default_rng(seed)
+    images = -np.ones((n, 28, 28, 1), np.float32)
+    for i in range(n):
+        row = rng.integers(4, 20)
+        images[i, row : row + 6, 6:22] = 1.0
+    return images
+
+
+
+STEP_BATCH, LATENT, STEPS = 8, 100, 6
+
+
+class FixedNoiseWGAN(WGAN):
+    """The WGAN with its two random draws replaced by fixed arrays, the same on every backend."""
+
+    def sample_noise(self, batch_size, seed=None):
+        rng = np.random.default_rng(1)
+        return ops.convert_to_tensor(rng.uniform(-1, 1, (batch_size, LATENT)).astype("float32"))
+
+    def interpolation_weights(self, batch_size, seed=None):
+        rng = np.random.default_rng(2)
+        return ops.convert_to_tensor(rng.uniform(0, 1, (batch_size, 1, 1, 1)).astype("float32"))
+
+
+def backend_steps(out: str, constraint: str, steps_per_execution: str = "1") -> None:
+    """The WGAN's first steps from fixed weights, noise and batches on the Keras backend that
+    KERAS_BACKEND names; writes the weights and losses after them to ``out`` (.npz). Run in a
+    subprocess per backend by tests/test_jax_backend.py, which compares the files."""
+    wgan = FixedNoiseWGAN(build_generator(LATENT, fused_upsampling=True), build_critic(),
+                          latent_dim=LATENT, constraint=constraint, clip_value=0.05,
+                          n_critic=2)  # fmt: skip
+    rng = np.random.default_rng(0)
+    for weight in wgan.weights:
+        if "float" in str(weight.dtype):
+            weight.assign(rng.normal(0, 0.05, weight.shape).astype("float32"))
+    before = [ops.convert_to_numpy(w) for w in wgan.weights]
+    # SGD: updates linear in the gradients, so the backends' float rounding stays that small
+    wgan.compile(keras.optimizers.SGD(1e-2), keras.optimizers.SGD(1e-2),
+                 steps_per_execution=int(steps_per_execution))  # fmt: skip
+    images = rng.uniform(-1, 1, (STEPS * STEP_BATCH, 28, 28, 1)).astype("float32")
+    history = wgan.fit(images, batch_size=STEP_BATCH, epochs=1, shuffle=False, verbose=0)
+    np.savez(
+        out,
+        before=np.concatenate([w.ravel() for w in before]).astype("float64"),
+        after=np.concatenate([ops.convert_to_numpy(w).ravel() for w in wgan.weights]).astype(
+            "float64"
+        ),
+        critic_steps=int(wgan.critic_optimizer.iterations.numpy()),
+        generator_steps=int(wgan.generator_optimizer.iterations.numpy()),
+        **{name: np.array(values) for name, values in history.history.items()},
+    )
