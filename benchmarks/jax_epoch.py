@@ -42,9 +42,9 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 from train_speed import forward_flops, step_flops  # noqa: E402
 
-from wgan_pipeline.pipelines.training import backend  # noqa: E402
-from wgan_pipeline.pipelines.training.models import build_critic, build_generator  # noqa: E402
-from wgan_pipeline.pipelines.training.wgan import WGAN  # noqa: E402
+from wgan_pipeline.gan import jax_adapter  # noqa: E402
+from wgan_pipeline.gan.models import build_critic, build_generator  # noqa: E402
+from wgan_pipeline.gan.wgan import WGAN  # noqa: E402
 
 BATCH, LATENT, SEED = 100, 100, 0
 
@@ -100,7 +100,7 @@ def time_fit(images, dtype, steps, epochs, steps_per_execution=1) -> dict:
 def time_scan(images: np.ndarray, dtype: str | None, steps: int, epochs: int) -> dict:
     wgan = make_wgan(dtype)
     on_device = jnp.asarray(images)
-    state = tuple([v.value for v in group] for group in backend.state_variables(wgan))
+    state = tuple([v.value for v in group] for group in jax_adapter.state_variables(wgan))
 
     @jax.jit
     def epoch(state, key):

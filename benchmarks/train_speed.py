@@ -10,8 +10,8 @@ shared virtual one whose speed drifts, and the best block is the least disturbed
 
 Measured:
 - attainable float32 rate: a 4096 x 4096 matmul, the best the machine does on dense arithmetic;
-- the chapter's loop (../shared/baselines/chapter_loop.py: train_on_batch, a combined model,
-  NumPy weight clipping), when that file is there;
+- the chapter's loop (chapter_loop.py beside this file: train_on_batch, a combined model,
+  NumPy weight clipping);
 - the project's step with the plain generator and with UpSampleConv2D (the default), and the
   latter in mixed bfloat16, with XLA, with 8 steps per compiled call and with oneDNN off;
 - the per-epoch cost of the MLflow callback (metrics + sample grid) and the epoch timer.
@@ -35,7 +35,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 BATCH, LATENT, SEED = 100, 100, 0
 EPOCH_STEPS = 60000 // BATCH
-BASELINE = ROOT.parent / "shared" / "baselines" / "chapter_loop.py"
 PHASES = ["matmul", "chapter", "project_plain", "project_fused", "project_fused_bf16",
           "project_fused_xla", "project_fused_spe8", "project_fused_no_onednn", "callbacks",
           "checkpoint"]  # fmt: skip
@@ -53,7 +52,7 @@ def forward_flops(model) -> int:
     """FLOPs (2 x multiply-adds) of one image through ``model``'s Dense and conv layers."""
     import keras
 
-    from wgan_pipeline.pipelines.training.layers import UpSampleConv2D
+    from wgan_pipeline.gan.layers import UpSampleConv2D
 
     total = 0
     for layer in model.layers:
@@ -109,9 +108,7 @@ def phase_matmul(args) -> dict:
 
 
 def phase_chapter(args) -> dict:
-    if not BASELINE.exists():
-        return {"skipped": f"{BASELINE} not found"}
-    sys.path.insert(0, str(BASELINE.parent))
+    sys.path.insert(0, str(Path(__file__).parent))
     import chapter_loop
 
     x, _ = load_batches(args.mnist, 0)
@@ -124,9 +121,9 @@ def _project(args, fused: bool, dtype: str | None = None, **compile_args) -> dic
     import keras
     import tensorflow as tf
 
-    from wgan_pipeline.pipelines.data_processing.nodes import scale_images
-    from wgan_pipeline.pipelines.training.models import build_critic, build_generator
-    from wgan_pipeline.pipelines.training.wgan import WGAN
+    from wgan_pipeline.gan.images import scale_images
+    from wgan_pipeline.gan.models import build_critic, build_generator
+    from wgan_pipeline.gan.wgan import WGAN
 
     x, batches = load_batches(args.mnist, args.warmup + args.steps)
     keras.utils.set_random_seed(SEED)
@@ -191,15 +188,15 @@ def phase_callbacks(args) -> dict:
     import mlflow
     import numpy as np
 
-    from wgan_pipeline.pipelines.training.callbacks import (
+    from wgan_pipeline.training_run.callbacks import (
         EpochSamples,
         EpochTimer,
         MlflowLiveLogger,
         StepHistory,
     )
-    from wgan_pipeline.pipelines.training.models import build_critic, build_generator
-    from wgan_pipeline.pipelines.training.wgan import WGAN
-    from wgan_pipeline.samples import latent_noise
+    from wgan_pipeline.gan.models import build_critic, build_generator
+    from wgan_pipeline.gan.wgan import WGAN
+    from wgan_pipeline.gan.images import latent_noise
 
     wgan = WGAN(build_generator(LATENT, fused_upsampling=True), build_critic(), latent_dim=LATENT,
                 clip_value=0.1)  # fmt: skip
@@ -236,9 +233,9 @@ def phase_checkpoint(args) -> dict:
     import keras
     import numpy as np
 
-    from wgan_pipeline.pipelines.training import checkpoints
-    from wgan_pipeline.pipelines.training.models import build_critic, build_generator
-    from wgan_pipeline.pipelines.training.wgan import WGAN
+    from wgan_pipeline.training_run import checkpoints
+    from wgan_pipeline.gan.models import build_critic, build_generator
+    from wgan_pipeline.gan.wgan import WGAN
 
     wgan = WGAN(build_generator(LATENT, fused_upsampling=True), build_critic(), latent_dim=LATENT,
                 clip_value=0.1)  # fmt: skip
@@ -349,7 +346,6 @@ def main() -> None:
     if args.mnist is None:
         candidates = [
             ROOT / "data" / "01_raw" / "mnist.npz",
-            ROOT.parent / "shared" / "data" / "mnist" / "mnist.npz",
         ]
         args.mnist = next((p for p in candidates if p.exists()), None)
         if args.mnist is None:

@@ -134,7 +134,6 @@ def real_batch(n=BATCH, seed=0):
     return images
 
 
-
 STEP_BATCH, LATENT, STEPS = 8, 100, 6
 
 

@@ -33,7 +33,8 @@ class Params(BaseModel):
 class DataParams(Params):
     """``params:data``; checked by Kedro before any node runs."""
 
-    max_train_images: int | None = Field(ge=1, description="Use only the first N training images (null: all)."
+    max_train_images: int | None = Field(
+        ge=1, description="Use only the first N training images (null: all)."
     )
 
 

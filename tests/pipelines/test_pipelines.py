@@ -48,7 +48,9 @@ def test_default_pipeline_is_the_four_in_order(pipelines):
     order = [node.name for node in pipelines["__default__"].nodes]
     assert order.index("data_processing.scale_training_images") < order.index("training.train_wgan")
     assert order.index("training.train_wgan") < order.index("evaluation.generate_samples")
-    assert order.index("classifier.train_mnist_classifier") < order.index("evaluation.extract_features")
+    assert order.index("classifier.train_mnist_classifier") < order.index(
+        "evaluation.extract_features"
+    )
     # one namespace per pipeline (kedro-viz groups by it); dataset names are not prefixed
     for name in ("data_processing", "classifier", "training", "evaluation"):
         assert {node.namespace for node in pipelines[name].nodes} == {name}

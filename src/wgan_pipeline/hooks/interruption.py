@@ -25,7 +25,9 @@ class KilledOnInterruptionHook:
         before = mlflow.active_run()
         result = yield  # kedro-mlflow starts (or adopts) the run here
         after = mlflow.active_run()
-        started_here = after is not None and (before is None or before.info.run_id != after.info.run_id)
+        started_here = after is not None and (
+            before is None or before.info.run_id != after.info.run_id
+        )
         self.run_id = after.info.run_id if started_here else None
         return result
 

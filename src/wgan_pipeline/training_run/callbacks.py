@@ -147,7 +147,11 @@ class Checkpoint(keras.callbacks.Callback):
     critic steps. ``progress`` is shared with the recording callbacks, which fill it."""
 
     def __init__(
-        self, directory: Path, progress: checkpoints.Progress, identity: dict, every_steps: int | None
+        self,
+        directory: Path,
+        progress: checkpoints.Progress,
+        identity: dict,
+        every_steps: int | None,
     ):
         super().__init__()
         self.directory, self.progress, self.identity = directory, progress, identity

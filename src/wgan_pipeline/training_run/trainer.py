@@ -55,7 +55,9 @@ class TrainingResult:
     epoch_samples: np.ndarray  # uint8 (epochs, grid_rows**2, 28, 28): fixed noise, each epoch
 
 
-def train(training_images: np.ndarray, params: TrainingParams, checkpoint_dir: Path) -> TrainingResult:
+def train(
+    training_images: np.ndarray, params: TrainingParams, checkpoint_dir: Path
+) -> TrainingResult:
     """WGAN training as ``params`` set it. Runs on a GPU when the Keras backend (TensorFlow, or
     JAX with KERAS_BACKEND=jax) sees one.
 

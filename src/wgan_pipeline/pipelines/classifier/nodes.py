@@ -13,6 +13,7 @@ from wgan_pipeline.params import ClassifierParams
 
 logger = logging.getLogger(__name__)
 
+
 def train_mnist_classifier(mnist: dict[str, np.ndarray], params: ClassifierParams) -> keras.Model:
     """Train on MNIST's training split and log its accuracy on the test split (the evaluation
     pipeline reports that accuracy again with every run's metrics)."""

@@ -1,7 +1,7 @@
 """Compare the training configurations from their MLflow runs: README's table and final grids.
 
-    python docs/compare_configs.py            # prints the Markdown table
-    python docs/compare_configs.py --images docs/images   # also copies each run's sample grid
+    python scripts/compare_configs.py            # prints the Markdown table
+    python scripts/compare_configs.py --images docs/images   # also copies each run's sample grid
 
 Per configuration (the run's ``kedro_env`` tag: ``local`` is the chapter's default, ``paper``,
 ``gp``) and number of epochs it takes the latest FINISHED training run that has evaluation
