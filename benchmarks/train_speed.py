@@ -188,15 +188,15 @@ def phase_callbacks(args) -> dict:
     import mlflow
     import numpy as np
 
+    from wgan_pipeline.gan.images import latent_noise
+    from wgan_pipeline.gan.models import build_critic, build_generator
+    from wgan_pipeline.gan.wgan import WGAN
     from wgan_pipeline.training_run.callbacks import (
         EpochSamples,
         EpochTimer,
         MlflowLiveLogger,
         StepHistory,
     )
-    from wgan_pipeline.gan.models import build_critic, build_generator
-    from wgan_pipeline.gan.wgan import WGAN
-    from wgan_pipeline.gan.images import latent_noise
 
     wgan = WGAN(build_generator(LATENT, fused_upsampling=True), build_critic(), latent_dim=LATENT,
                 clip_value=0.1)  # fmt: skip
@@ -233,9 +233,9 @@ def phase_checkpoint(args) -> dict:
     import keras
     import numpy as np
 
-    from wgan_pipeline.training_run import checkpoints
     from wgan_pipeline.gan.models import build_critic, build_generator
     from wgan_pipeline.gan.wgan import WGAN
+    from wgan_pipeline.training_run import checkpoints
 
     wgan = WGAN(build_generator(LATENT, fused_upsampling=True), build_critic(), latent_dim=LATENT,
                 clip_value=0.1)  # fmt: skip
