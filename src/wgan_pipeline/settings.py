@@ -7,13 +7,6 @@ import warnings
 from importlib.metadata import version
 from pathlib import Path
 
-# Third-party warnings a user of this project cannot act on, filtered before they fire:
-# Kedro 1.7's config loader calls OmegaConf's deprecated register_new_resolver itself, and
-# kedro-mlflow's KedroPipelineModel has a predict without type hints, which MLflow reports
-# when the class is defined.
-warnings.filterwarnings("ignore", r"register_new_resolver\(\) is deprecated", UserWarning)
-warnings.filterwarnings("ignore", r".*Add type hints to the `predict` method", UserWarning)
-
 from kedro.config import OmegaConfigLoader
 from kedro.utils import find_kedro_project
 from kedro_mlflow.config.resolvers import resolve_random_name
@@ -25,6 +18,10 @@ from wgan_pipeline.hooks import (
     TrackingStoreHook,
     TypedParamsAsDictsHook,
 )
+
+# A warning a user of this project cannot act on: Kedro 1.7's own config loader calls OmegaConf's
+# deprecated register_new_resolver (three times a run).
+warnings.filterwarnings("ignore", r"register_new_resolver\(\) is deprecated", UserWarning)
 
 
 def _project_root() -> str:
