@@ -5,17 +5,15 @@ import yaml
 from kedro.config import OmegaConfigLoader
 from pydantic import ValidationError
 
-from wgan_pipeline.params import ClassifierParams, DataParams, EvaluationParams, TrainingParams
+from wgan_pipeline.params import (
+    SCHEMAS,
+    EvaluationParams,
+    TrainingParams,
+    check_groups,
+)
 from wgan_pipeline.settings import CONFIG_LOADER_ARGS
 
 from .helpers import PROJECT_ROOT
-
-SCHEMAS = {
-    "data": DataParams,
-    "classifier": ClassifierParams,
-    "training": TrainingParams,
-    "evaluation": EvaluationParams,
-}
 
 
 def base_groups() -> dict:
@@ -108,3 +106,38 @@ def test_environments_override_single_keys_and_keep_the_rest(env):
         assert set(params[group]) == set(values), group
         for key, value in values.items():
             assert params[group][key] == overrides.get(group, {}).get(key, value), (group, key)
+
+
+@pytest.mark.parametrize(
+    ("group", "key", "value", "message"),
+    [
+        ("training", "seed", 2**32, "less than or equal to 4294967295"),
+        ("classifier", "seed", 2**32, "less than or equal to 4294967295"),
+        ("evaluation", "seed", 2**32, "less than or equal to 4294967295"),
+        ("training", "clip_value", float("inf"), "finite number"),
+        ("training", "gp_weight", float("inf"), "finite number"),
+        ("training", "learning_rate", float("nan"), "finite number"),
+        ("evaluation", "n_samples", 5, "evaluation.score_splits"),
+        ("evaluation", "n_reference", 60001, "less than or equal to 60000"),
+    ],
+)
+def test_bounds_that_failed_late_are_refused_up_front(group, key, value, message):
+    with pytest.raises(ValidationError) as info:
+        SCHEMAS[group].model_validate({**base_groups()[group], key: value})
+    assert key in str(info.value) and message in str(info.value)
+
+
+def test_evaluation_sets_must_outnumber_the_nearest_neighbours():
+    values = {**base_groups()["evaluation"], "n_samples": 3, "score_splits": 1}
+    with pytest.raises(ValidationError, match="n_samples .3. must be larger than evaluation.k_p"):
+        EvaluationParams.model_validate(values)
+
+
+def test_unknown_groups_and_bounds_between_groups_are_named():
+    groups = base_groups()
+    check_groups(groups)  # conf/base is sound
+    with pytest.raises(ValueError, match=r"Unknown parameter group\(s\) \['trainng'\]: the groups"):
+        check_groups({**groups, "trainng": {"epochs": 1}})
+    small = {**groups, "data": {"max_train_images": 10}}
+    with pytest.raises(ValueError, match=r"data.max_train_images \(10\) .* training.batch_size"):
+        check_groups(small)

@@ -12,11 +12,14 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+MAX_SEED = 2**32 - 1  # NumPy's and Keras' seeds are 32-bit
+
 
 class Params(BaseModel):
     """A ``params:<group>`` schema: strict types, no unknown keys, messages that list the keys."""
 
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    # inf and nan are no values for any knob here (clip_value=.inf would switch clipping off)
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, allow_inf_nan=False)
 
     @model_validator(mode="before")
     @classmethod
@@ -41,7 +44,7 @@ class DataParams(Params):
 class ClassifierParams(Params):
     """``params:classifier``; checked by Kedro before any node runs."""
 
-    seed: int = Field(ge=0, description="Seeds the weights and the data order.")
+    seed: int = Field(ge=0, le=MAX_SEED, description="Seeds the weights and the data order.")
     epochs: int = Field(ge=1, description="Passes over the 60,000 training images.")
     batch_size: int = Field(ge=1, description="Images per update.")
     learning_rate: float = Field(gt=0, le=1, description="Adam's step size.")
@@ -54,7 +57,7 @@ class ClassifierParams(Params):
 class TrainingParams(Params):
     """``params:training``; checked by Kedro before any node runs."""
 
-    seed: int = Field(ge=0, description="Seeds weights, noise and data order.")
+    seed: int = Field(ge=0, le=MAX_SEED, description="Seeds weights, noise and data order.")
     latent_dim: int = Field(ge=1, description="Size of the generator's noise input.")
     batch_size: int = Field(ge=1, description="Images per critic update.")
     epochs: int = Field(ge=1, description="Passes over the training images.")
@@ -100,13 +103,15 @@ class TrainingParams(Params):
 class EvaluationParams(Params):
     """``params:evaluation``; checked by Kedro before any node runs."""
 
-    seed: int = Field(ge=0, description="Seed of the fixed noise the samples come from.")
+    seed: int = Field(
+        ge=0, le=MAX_SEED, description="Seed of the fixed noise the samples come from."
+    )
     n_samples: int = Field(ge=1, description="How many digits to generate.")
     grid_rows: int = Field(ge=1, le=100, description="Rows (= columns) of the sample grid.")
     grid_scale: int = Field(ge=1, le=8, description="Pixel magnification of the grid image.")
     batch_size: int = Field(ge=1, description="Images per generator or classifier call.")
     n_reference: int = Field(
-        ge=10, description="Real training images and noise images judged as references."
+        ge=10, le=60000, description="Real training images and noise images judged as references."
     )
     k_precision_recall: int = Field(ge=1, description="k of improved precision and recall.")
     k_density_coverage: int = Field(ge=1, description="k of density and coverage.")
@@ -117,3 +122,51 @@ class EvaluationParams(Params):
     interpolation_rows: int = Field(ge=1, description="Latent walks in the strip.")
     interpolation_steps: int = Field(ge=2, description="Images along each latent walk.")
     progress_digits: int = Field(ge=1, description="Fixed-noise digits per epoch's row.")
+
+    @model_validator(mode="after")
+    def _bounds_between_keys(self) -> EvaluationParams:
+        """Bounds that join keys: each judged set must fill the MNIST score's splits and hold
+        more images than the k of the k-NN metrics."""
+        k = self.k_precision_recall
+        for key, n in (("n_samples", self.n_samples), ("n_reference", self.n_reference)):
+            if n < self.score_splits:
+                raise ValueError(
+                    f"evaluation.{key} ({n}) is smaller than evaluation.score_splits "
+                    f"({self.score_splits}): raise {key} or lower score_splits."
+                )
+            if n <= k:
+                raise ValueError(
+                    f"evaluation.{key} ({n}) must be larger than evaluation.k_precision_recall "
+                    f"({k}): raise {key} or lower k_precision_recall."
+                )
+        return self
+
+
+# The parameter groups, by name: a group in conf or --params that is not here is a typo.
+SCHEMAS: dict[str, type[Params]] = {
+    "data": DataParams,
+    "classifier": ClassifierParams,
+    "training": TrainingParams,
+    "evaluation": EvaluationParams,
+}
+
+
+def check_groups(parameters: dict[str, Any]) -> None:
+    """Refuse what no single group's schema can see: a group no pipeline knows (a typo such as
+    ``trainng.epochs=1``) and bounds between groups. Raises ValueError naming the keys."""
+    parameters = {
+        k: v.model_dump() if isinstance(v, BaseModel) else v for k, v in parameters.items()
+    }
+    unknown = sorted(set(parameters) - set(SCHEMAS))
+    if unknown:
+        raise ValueError(
+            f"Unknown parameter group(s) {unknown}: the groups are {sorted(SCHEMAS)}. Check the "
+            "spelling in --params and in conf/*/parameters*.yml."
+        )
+    cap = (parameters.get("data") or {}).get("max_train_images")
+    batch = (parameters.get("training") or {}).get("batch_size")
+    if isinstance(cap, int) and isinstance(batch, int) and cap < batch:
+        raise ValueError(
+            f"data.max_train_images ({cap}) is smaller than one batch, training.batch_size "
+            f"({batch}): raise max_train_images or lower batch_size."
+        )

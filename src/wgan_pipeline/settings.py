@@ -12,9 +12,12 @@ from kedro.utils import find_kedro_project
 from kedro_mlflow.config.resolvers import resolve_random_name
 
 from wgan_pipeline.hooks import (
+    CheckpointCleanupHook,
+    ConfigChecksHook,
     KilledOnInterruptionHook,
     RunTagsHook,
     SerialSavesHook,
+    StopOnSignalHook,
     TrackingStoreHook,
     TypedParamsAsDictsHook,
 )
@@ -31,11 +34,14 @@ def _project_root() -> str:
 
 # Beside kedro-mlflow's own hook, which runs as installed (hooks/ says what each one adds).
 HOOKS = (
+    ConfigChecksHook(),
     TrackingStoreHook(),
     TypedParamsAsDictsHook(),
     RunTagsHook(),
     KilledOnInterruptionHook(),
+    StopOnSignalHook(),
     SerialSavesHook(),
+    CheckpointCleanupHook(),
 )
 
 CONFIG_LOADER_CLASS = OmegaConfigLoader

@@ -72,14 +72,27 @@ def test_a_full_disk_while_saving_leaves_no_partial_version(tmp_path, monkeypatc
         filepath=str(tmp_path / "generator.keras"), version=Version(None, None)
     )
 
-    def full_disk(source, target, *args, **kwargs):
-        Path(target).parent.mkdir(parents=True, exist_ok=True)
+    def full_disk(model, target, *args, **kwargs):
         Path(target).write_bytes(b"half a model")
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(later._fs, "put", full_disk)
+    monkeypatch.setattr(keras.saving, "save_model", full_disk)
     with pytest.raises(DatasetError, match="No space left on device. Nothing was left there"):
         later.save(small_model())
     assert [p.name for p in (tmp_path / "generator.keras").iterdir()] == [first.name]
     assert (first / "generator.keras").read_bytes() == before
     assert later.load().output_shape == (None, 2)  # the latest is still the good one
+
+
+def test_a_save_killed_mid_write_leaves_the_previous_version_the_latest(tmp_path):
+    """A kill while the file is written leaves only a hidden partial file in the new version
+    folder, which is no version: loads still take the previous model."""
+    root = tmp_path / "generator.keras"
+    KerasModelDataset(filepath=str(root), version=Version(None, None)).save(small_model())
+    (first,) = root.iterdir()
+    killed = root / "2099-01-01T00.00.00.000Z"
+    killed.mkdir()
+    (killed / ".generator.keras.partial-1234.keras").write_bytes(b"half a model")
+    dataset = KerasModelDataset(filepath=str(root), version=Version(None, None))
+    assert Path(dataset._get_load_path()) == first / "generator.keras"
+    assert dataset.load().output_shape == (None, 2)

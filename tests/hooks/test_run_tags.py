@@ -15,7 +15,9 @@ def test_tags_the_env_and_the_commit(tracking_uri, tmp_path):
     (repo / "f").write_text("x")
     subprocess.run([*git, "add", "f"], check=True)
     subprocess.run([*git, "commit", "-qm", "c"], check=True)
-    commit = subprocess.run([*git, "rev-parse", "HEAD"], check=False, capture_output=True, text=True).stdout
+    commit = subprocess.run(
+        [*git, "rev-parse", "HEAD"], check=False, capture_output=True, text=True
+    ).stdout
     (repo / "f").write_text("changed")
     with mlflow.start_run() as run:
         RunTagsHook().before_pipeline_run({"env": "test", "project_path": str(repo)}, None, None)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 from pathlib import Path, PurePosixPath
 
 import keras
@@ -17,17 +18,29 @@ class KerasModelDataset(TensorFlowModelDataset):
     whose failed save (a full disk) leaves no partial file behind to be loaded as the latest."""
 
     def save(self, data: keras.Model) -> None:
+        """Write the model beside its final name, flush it to disk, then rename it into place:
+        a kill or a full disk mid-write leaves no partial file where a load would find it (a
+        version folder without the file is not a version), and earlier versions stay."""
         path = Path(self._get_save_path())
+        _remove_dead_partials(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(f".{path.name}.partial-{os.getpid()}.keras")
         try:
-            TensorFlowModelDataset.save.__wrapped__(self, data)  # the plain save, unwrapped
+            keras.saving.save_model(data, partial, **self._save_args)
+            with partial.open("rb") as handle:
+                os.fsync(handle.fileno())
+            partial.replace(path)
+            _fsync_folder(path.parent)
         except OSError as exc:
-            path.unlink(missing_ok=True)
+            partial.unlink(missing_ok=True)
             with contextlib.suppress(OSError):
                 path.parent.rmdir()  # the version folder, if this save made it and it is empty
             raise DatasetError(
                 f"Could not save the model to '{path}': {exc.strerror or exc}. Nothing was left "
                 "there, and earlier versions are untouched. Free some disk space and run again."
             ) from exc
+        finally:
+            partial.unlink(missing_ok=True)
 
     def load(self) -> keras.Model:
         path = PurePosixPath(self._get_load_path())
@@ -54,3 +67,33 @@ class KerasModelDataset(TensorFlowModelDataset):
             f"`kedro run --load-versions {name}:<timestamp>` (the versions are the folders of "
             f"'{path.parent.parent}')."
         )
+
+
+def _fsync_folder(folder: Path) -> None:
+    """Make a rename in ``folder`` durable (its directory entry reaches the disk)."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _remove_dead_partials(path: Path) -> None:
+    """Partial files that killed saves left in other version folders of this dataset (their
+    process is gone), and the version folders they leave empty."""
+    for partial in path.parent.parent.glob(f"*/.{path.name}.partial-*.keras"):
+        pid = partial.name.removesuffix(".keras").rsplit("-", 1)[-1]
+        if pid.isdigit() and not _alive(int(pid)):
+            partial.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                partial.parent.rmdir()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -5,7 +5,11 @@ class TrainingDivergedError(RuntimeError):
     """A loss or a weight became NaN or infinite: training cannot recover from it."""
 
 
-class TrainingInterrupted(RuntimeError):
+class Interrupted(RuntimeError):
+    """SIGINT or SIGTERM: someone stopped the run on purpose."""
+
+
+class TrainingInterrupted(Interrupted):
     """SIGINT or SIGTERM during training; a checkpoint was written."""
 
 

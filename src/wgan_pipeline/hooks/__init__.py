@@ -1,16 +1,21 @@
 """The project's Kedro hooks, one behaviour each (settings.py registers them beside kedro-mlflow's
 own hook, which runs as installed)."""
 
-from .interruption import KilledOnInterruptionHook
+from .checkpoint_cleanup import CheckpointCleanupHook
+from .config_checks import ConfigChecksHook
+from .interruption import KilledOnInterruptionHook, StopOnSignalHook
 from .run_tags import RunTagsHook
 from .serial_saves import SerialSavesHook
 from .tracking_store import TrackingStoreHook
 from .typed_params import TypedParamsAsDictsHook
 
 __all__ = [
+    "CheckpointCleanupHook",
+    "ConfigChecksHook",
     "KilledOnInterruptionHook",
     "RunTagsHook",
     "SerialSavesHook",
+    "StopOnSignalHook",
     "TrackingStoreHook",
     "TypedParamsAsDictsHook",
 ]

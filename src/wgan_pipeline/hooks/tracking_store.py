@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fcntl
+import json
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -14,6 +15,10 @@ from kedro.framework.hooks import hook_impl
 
 class TrackingServerUnreachableError(RuntimeError):
     """The MLflow tracking server configured in mlflow.yml does not answer."""
+
+
+class TrackingStoreError(RuntimeError):
+    """The local MLflow store cannot be opened."""
 
 
 class TrackingStoreHook:
@@ -41,19 +46,41 @@ class TrackingStoreHook:
 
 
 def check_tracking_server(uri: str, timeout: float = 5.0) -> None:
-    """For an http(s) tracking URI, ask the server's /health; raise a clear error if it does not
-    answer. Local stores (sqlite, files) need no check."""
+    """For an http(s) tracking URI: the server answers /health, and it speaks MLflow's REST API
+    (any HTTP server answers /health with a page). Raise a clear error if not. Local stores
+    (sqlite, files) need no check."""
     if not uri.startswith(("http://", "https://")):
         return
+    base = uri.rstrip("/")
     try:
-        with urllib.request.urlopen(f"{uri.rstrip('/')}/health", timeout=timeout):
-            return
+        with urllib.request.urlopen(f"{base}/health", timeout=timeout):
+            pass
     except (urllib.error.URLError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
+    else:
+        _check_speaks_mlflow(base, timeout)
+        return
     raise TrackingServerUnreachableError(
         f"The MLflow tracking server {uri} does not answer ({reason}); nothing was run. Start "
         f"it (mlflow server --host ... --port ...), or set server.mlflow_tracking_uri in "
         f"conf/<env>/mlflow.yml to a local store such as sqlite:///${{project_root:}}/mlflow.db."
+    )
+
+
+def _check_speaks_mlflow(base: str, timeout: float) -> None:
+    url = f"{base}/api/2.0/mlflow/experiments/search?max_results=1"
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            json.loads(response.read())
+            return
+    except urllib.error.HTTPError as exc:
+        what = f"HTTP {exc.code} from {url}"
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        what = f"no MLflow answer from {url} ({exc})"
+    raise TrackingServerUnreachableError(
+        f"{base} answers, but it is not an MLflow tracking server: {what}; nothing was run. "
+        "Point server.mlflow_tracking_uri in conf/<env>/mlflow.yml at an MLflow server "
+        "(mlflow server --host ... --port ...) or at a local store."
     )
 
 
@@ -64,4 +91,13 @@ def create_sqlite_store(uri: str) -> None:
     with lock.open("a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)  # released when the file closes
         # The first request creates the store's tables (or migrates an old one).
-        mlflow.MlflowClient(tracking_uri=uri).search_experiments(max_results=1)
+        try:
+            mlflow.MlflowClient(tracking_uri=uri).search_experiments(max_results=1)
+        except Exception as exc:  # MLflow and SQLAlchemy raise many kinds; all mean the same
+            raise TrackingStoreError(
+                f"The MLflow store {lock.with_suffix('')} cannot be opened: it is not an MLflow "
+                f"store, or it is locked or read-only ({type(exc).__name__}: "
+                f"{str(exc).splitlines()[0][:200]}). It is left as it is; nothing was run. Move "
+                "it away, or set server.mlflow_tracking_uri in conf/<env>/mlflow.yml to another "
+                "store."
+            ) from None

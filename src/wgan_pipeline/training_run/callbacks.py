@@ -188,3 +188,17 @@ class Checkpoint(keras.callbacks.Callback):
         if mlflow.active_run() is not None:
             mlflow.set_tag("interrupted", message)
         return message
+
+
+def close_dead_run(run_id: str | None) -> None:
+    """The MLflow run that wrote a checkpoint being resumed died with its process (a SIGKILL
+    leaves it RUNNING): mark it KILLED. Only with a run of our own active, in the same store."""
+    if run_id is None or mlflow.active_run() is None or mlflow.active_run().info.run_id == run_id:
+        return
+    client = mlflow.MlflowClient()
+    try:
+        if client.get_run(run_id).info.status == "RUNNING":
+            client.set_terminated(run_id, "KILLED")
+            logger.warning("MLflow run %s, killed while it trained, is marked KILLED.", run_id)
+    except mlflow.exceptions.MlflowException:
+        pass  # a run of another store: not ours to close

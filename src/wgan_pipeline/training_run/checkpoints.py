@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import shutil
 import time
 from dataclasses import dataclass, field
@@ -63,9 +64,31 @@ def latest(directory: Path) -> Path | None:
     return found[-1] if found else None
 
 
+class UnreadableCheckpoint(RuntimeError):
+    """A checkpoint whose files cannot be read (e.g. emptied by a power cut)."""
+
+
+def read_record(checkpoint: Path) -> dict[str, Any]:
+    """``progress.json`` of ``checkpoint``, or UnreadableCheckpoint naming the file."""
+    path = checkpoint / "progress.json"
+    try:
+        record = json.loads(path.read_text())
+        record["identity"], record["critic_step"]  # noqa: B018 (present, or KeyError)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise UnreadableCheckpoint(f"{path} cannot be read ({type(exc).__name__}: {exc})") from exc
+    return record
+
+
+def set_aside(checkpoint: Path) -> Path:
+    """Rename an unreadable checkpoint out of the way (kept, to look at): ``broken-<name>``."""
+    target = checkpoint.with_name(f"broken-{checkpoint.name}")
+    checkpoint.rename(target)
+    return target
+
+
 def why_incompatible(checkpoint: Path, identity: dict[str, Any]) -> str | None:
     """None if ``checkpoint`` can be resumed for ``identity``, else the reason in words."""
-    saved = json.loads((checkpoint / "progress.json").read_text())["identity"]
+    saved = read_record(checkpoint)["identity"]
     if saved == identity:
         return None
     changed = [
@@ -97,6 +120,9 @@ def save(directory: Path, model: keras.Model, progress: Progress, identity: dict
             "steps": progress.steps,
         }
         (tmp / "progress.json").write_text(json.dumps(record))
+        for written in tmp.iterdir():  # on the disk before the rename makes them the checkpoint
+            _fsync(written)
+        _fsync(tmp)
     except OSError as exc:
         shutil.rmtree(tmp, ignore_errors=True)
         previous = latest(directory)
@@ -110,6 +136,7 @@ def save(directory: Path, model: keras.Model, progress: Progress, identity: dict
             )  # fmt: skip
         ) from exc
     tmp.rename(final)  # the checkpoint exists from here on, complete
+    _fsync(directory)  # and the rename too, before older checkpoints go
     for other in directory.glob(f"{PREFIX}*"):  # one process a folder: the rest are older
         if other != final:
             shutil.rmtree(other, ignore_errors=True)
@@ -120,11 +147,15 @@ def save(directory: Path, model: keras.Model, progress: Progress, identity: dict
 
 
 def restore(checkpoint: Path, model: keras.Model) -> Progress:
-    """Load a checkpoint into ``model`` (built and compiled) and return its progress."""
-    model.load_weights(checkpoint / "state.weights.h5")
-    record = json.loads((checkpoint / "progress.json").read_text())
-    model.noise_seed.state.assign(np.asarray(record["noise_state"], dtype="uint32"))
-    samples = np.load(checkpoint / "epoch_samples.npy")
+    """Load a checkpoint into ``model`` (built and compiled) and return its progress;
+    UnreadableCheckpoint if its files cannot be read."""
+    record = read_record(checkpoint)
+    try:
+        model.load_weights(checkpoint / "state.weights.h5")
+        model.noise_seed.state.assign(np.asarray(record["noise_state"], dtype="uint32"))
+        samples = np.load(checkpoint / "epoch_samples.npy")
+    except (OSError, ValueError, KeyError) as exc:
+        raise UnreadableCheckpoint(f"{checkpoint} cannot be restored ({exc})") from exc
     return Progress(
         critic_step=record["critic_step"],
         history=record["history"],
@@ -132,6 +163,14 @@ def restore(checkpoint: Path, model: keras.Model) -> Progress:
         samples=list(samples),
         run_id=record["run_id"],
     )
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def clear(directory: Path) -> None:

@@ -4,6 +4,11 @@ checkpoints.
 Each training process works in its own folder ``run-<id>`` of the checkpoint directory, locked
 (``flock``) while it lives; a new run takes over the newest folder whose process is gone
 (killed), to resume its checkpoints.
+
+A training that finishes keeps its folder, final checkpoint and lock until the pipeline's
+outputs are saved: ``release_finished`` (the CheckpointCleanupHook, after the run) removes them
+then. A kill while the outputs are saved leaves the final checkpoint, so the same command hands
+the trained networks on again instead of training from zero.
 """
 
 from __future__ import annotations
@@ -15,14 +20,20 @@ import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from .checkpoints import latest
+
+# Folders of trainings that finished in this process, still locked: (folder, lock handle).
+_finished: list[tuple[Path, Any]] = []
 
 
 @contextlib.contextmanager
 def claim(root: Path) -> Iterator[Path]:
     """A run folder under ``root`` locked for this process: the newest one left by a dead
-    process (to resume from) or a new one. Removed on leaving if it holds no checkpoint."""
+    process (to resume from) or a new one. On leaving without an error, kept (locked) for
+    ``release_finished``; after an error, unlocked with its checkpoints for a rerun to resume.
+    Removed either way if it holds no checkpoint."""
     root.mkdir(parents=True, exist_ok=True)
     folder, lock = None, None
     for candidate in sorted(root.glob("run-*"), key=_newest_checkpoint, reverse=True):
@@ -40,10 +51,26 @@ def claim(root: Path) -> Iterator[Path]:
         lock = _try_lock(folder)
     try:
         yield folder
-    finally:
+    except BaseException:
         if latest(folder) is None:
             shutil.rmtree(folder, ignore_errors=True)
         lock.close()
+        raise
+    _finished.append((folder, lock))
+
+
+def release_finished(remove: bool) -> list[Path]:
+    """The finished trainings' folders of this process: removed with their checkpoints when
+    ``remove`` (every output saved), else only unlocked (a rerun resumes the final state).
+    Returns the folders removed."""
+    removed = []
+    while _finished:
+        folder, lock = _finished.pop()
+        if remove:
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+        lock.close()
+    return removed
 
 
 def _try_lock(folder: Path):

@@ -28,6 +28,7 @@ from .callbacks import (
     MlflowLiveLogger,
     StepHistory,
     StopOnDivergence,
+    close_dead_run,
 )
 from .data import make_dataset
 from .devices import devices, enable_determinism
@@ -104,7 +105,7 @@ def train(
     with claim(checkpoint_dir) as run_dir:
         progress = _resume_or_start(run_dir, identity, wgan, params, steps_per_epoch)
         _fit(wgan, training_images, params, progress, run_dir, identity, steps_per_epoch)
-        checkpoints.clear(run_dir)  # finished: the next run starts fresh
+    # The final checkpoint stays until the outputs are saved (run_folder.release_finished).
 
     steps = pd.DataFrame(progress.steps, columns=["critic_step", "epoch", "wasserstein_estimate"])
     steps[["critic_step", "epoch"]] = steps[["critic_step", "epoch"]].astype("int64")
@@ -142,6 +143,7 @@ def _fit(
     with stop_cleanly_on_signals(checkpoint.stop):
         while start_epoch < params.epochs:
             # A resumed epoch runs only its remaining steps; the next fit runs whole epochs.
+            set_steps_per_call(wgan, params.steps_per_execution, steps_per_epoch - skip)
             wgan.fit(
                 make_dataset(training_images, params.batch_size, params.seed, start_epoch, skip),
                 initial_epoch=start_epoch,
@@ -154,25 +156,67 @@ def _fit(
             start_epoch, skip = (start_epoch + 1, 0) if skip else (params.epochs, 0)
 
 
+def set_steps_per_call(model: keras.Model, asked: int, steps_per_epoch: int) -> int:
+    """Set ``model.steps_per_execution`` to the largest divisor of ``steps_per_epoch`` that is
+    at most ``asked``, and return it. Keras runs whole calls of that many steps, so any other
+    value would train steps past the epoch's end (the feed is endless); a value above the
+    epoch is capped at it, so a huge one cannot hang an epoch."""
+    steps = max(d for d in range(1, min(asked, steps_per_epoch) + 1) if steps_per_epoch % d == 0)
+    if steps != asked:
+        logger.info(
+            "training.steps_per_execution %d runs as %d: the largest that divides the %d steps "
+            "of this epoch (Keras runs whole calls; more would train past the epoch's end).",
+            asked,
+            steps,
+            steps_per_epoch,
+        )
+    if steps != model.steps_per_execution:
+        model.steps_per_execution = steps
+        model.train_function = None  # made anew for the new count
+    return steps
+
+
+def _resume(found: Path, wgan: WGAN, params: TrainingParams, steps_per_epoch: int):
+    """Restore ``found`` into ``wgan``; its progress. UnreadableCheckpoint if it cannot be."""
+    progress = checkpoints.restore(found, wgan)
+    close_dead_run(progress.run_id)
+    epoch, step = divmod(progress.critic_step, steps_per_epoch)
+    if epoch >= params.epochs:
+        logger.warning(
+            "Training had finished in checkpoint %s (its outputs were not all saved): "
+            "handing its networks on, nothing to train.",
+            found,
+        )
+        return progress
+    logger.warning(
+        "Resuming training from checkpoint %s: epoch %d, step %d of it (critic step %d%s).",
+        found,
+        epoch + 1,
+        step,
+        progress.critic_step,
+        f", MLflow run {progress.run_id}" if progress.run_id else "",
+    )
+    return progress
+
+
 def _resume_or_start(
     directory: Path, identity: dict, wgan: WGAN, params: TrainingParams, steps_per_epoch: int
 ) -> checkpoints.Progress:
     """The progress of the checkpoint to resume, restored into ``wgan``, or a fresh start."""
     found = checkpoints.latest(directory)
-    if found is not None:
-        reason = checkpoints.why_incompatible(found, identity)
-        if reason is None:
-            progress = checkpoints.restore(found, wgan)
-            epoch, step = divmod(progress.critic_step, steps_per_epoch)
-            logger.warning(
-                "Resuming training from checkpoint %s: epoch %d, step %d of it (critic step %d%s).",
-                found,
-                epoch + 1,
-                step,
-                progress.critic_step,
-                f", MLflow run {progress.run_id}" if progress.run_id else "",
-            )
-            return progress
+    state = [*wgan.variables, *wgan.critic_optimizer.variables, *wgan.generator_optimizer.variables]
+    initial = [keras.ops.convert_to_numpy(v) for v in state] if found is not None else []
+    while found is not None:
+        try:
+            reason = checkpoints.why_incompatible(found, identity)
+            if reason is None:
+                return _resume(found, wgan, params, steps_per_epoch)
+        except checkpoints.UnreadableCheckpoint as exc:
+            for variable, value in zip(state, initial, strict=True):  # undo a partial restore
+                variable.assign(value)
+            logger.warning("Checkpoint set aside as %s: %s.", checkpoints.set_aside(found), exc)
+            found = checkpoints.latest(directory)  # an older good one, if any
+            continue
         logger.warning(
             "Not resuming checkpoint %s: it was written with other settings (%s). Starting "
             "fresh; it is deleted.",
@@ -180,6 +224,7 @@ def _resume_or_start(
             reason,
         )
         checkpoints.clear(directory)
+        break
     if params.constraint == "clip":
         # Clip once before the first update too (the paper's code clamps before each critic
         # update), so the critic starts inside the constraint set.

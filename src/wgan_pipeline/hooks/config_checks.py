@@ -1,0 +1,41 @@
+"""Configuration mistakes stopped before anything reads the configuration for real."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from kedro.framework.hooks import hook_impl
+
+from wgan_pipeline.params import check_groups
+
+
+class ConfigurationError(ValueError):
+    """The run's configuration cannot be right: a missing env, an unknown parameter group."""
+
+
+class ConfigChecksHook:
+    """Around every other ``after_context_created`` (a wrapper: first of all, before the
+    tracking-store check and kedro-mlflow read mlflow.yml):
+
+    - ``--env NAME`` must name a folder of conf/; otherwise every later step fails with a
+      message about something else (MLflow's "filesystem tracking backend" error);
+    - every parameter group must be one the pipelines know, and bounds between groups must hold
+      (params.check_groups): a typo such as ``--params trainng.epochs=1`` would otherwise be
+      ignored without a word.
+    """
+
+    @hook_impl(wrapper=True)
+    def after_context_created(self, context):
+        conf = Path(context.config_loader.conf_source)
+        env = context.env or context.config_loader.default_run_env
+        if not (conf / env).is_dir() and env != context.config_loader.default_run_env:
+            known = sorted(p.name for p in conf.iterdir() if p.is_dir() and p.name != "base")
+            raise ConfigurationError(
+                f"The Kedro environment '{env}' does not exist: there is no folder {conf / env}. "
+                f"The environments are {known}; nothing was run."
+            )
+        try:
+            check_groups(context.params)
+        except ValueError as exc:
+            raise ConfigurationError(f"{exc} Nothing was run.") from None
+        return (yield)

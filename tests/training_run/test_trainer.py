@@ -1,0 +1,58 @@
+"""The training run around fit: exact step counts whatever steps_per_execution, and a broken
+checkpoint set aside instead of blocking every later run."""
+
+import logging
+
+import numpy as np
+import pytest
+
+from wgan_pipeline.params import TrainingParams
+from wgan_pipeline.training_run import checkpoints, run_folder
+from wgan_pipeline.training_run.trainer import set_steps_per_call, train
+
+from ..helpers import base_params, make_wgan, real_batch
+
+
+def tiny_training(**overrides) -> TrainingParams:
+    values = {"batch_size": 8, "epochs": 2, "grid_rows": 1, "latent_dim": 100}
+    return TrainingParams(**base_params("training", **values | overrides))
+
+
+@pytest.fixture
+def images():
+    return np.concatenate([real_batch(16, seed=s) for s in range(2)])  # 32 images: 4 steps
+
+
+@pytest.fixture(autouse=True)
+def release_run_folders():
+    yield
+    run_folder.release_finished(remove=True)  # what the cleanup hook does after a run
+
+
+@pytest.mark.parametrize(("asked", "runs"), [(1, 1), (2, 2), (3, 2), (4, 4), (7, 4), (10**9, 4)])
+def test_steps_per_call_divide_the_epoch(asked, runs):
+    wgan = make_wgan()
+    assert set_steps_per_call(wgan, asked, 4) == runs == wgan.steps_per_execution
+
+
+@pytest.mark.parametrize("asked", [1, 3, 7, 10**9])
+def test_training_takes_exactly_epochs_times_steps_critic_updates(asked, images, tmp_path):
+    result = train(images, tiny_training(steps_per_execution=asked), tmp_path)
+    assert int(result.steps["critic_step"].iloc[-1]) == 2 * 4
+    assert len(result.history) == 2
+
+
+def test_an_unreadable_checkpoint_is_set_aside_and_training_starts_fresh(images, tmp_path, caplog):
+    params = tiny_training()
+    wgan = make_wgan()
+    identity = checkpoints.training_identity(params.model_dump(), images)
+    folder = tmp_path / "run-1-1"
+    folder.mkdir()
+    broken = checkpoints.save(folder, wgan, checkpoints.Progress(critic_step=2), identity)
+    (broken / "progress.json").write_text("")  # a power cut after the rename
+    with caplog.at_level(logging.WARNING):
+        result = train(images, params, tmp_path)
+    assert int(result.steps["critic_step"].iloc[0]) == 1  # from the start
+    assert "set aside as" in caplog.text and "progress.json cannot be read" in caplog.text
+    (kept,) = folder.glob("broken-step-*")
+    assert (kept / "state.weights.h5").exists()  # renamed, not deleted
