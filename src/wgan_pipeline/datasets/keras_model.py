@@ -10,6 +10,8 @@ import keras
 from kedro.io.core import DatasetError
 from kedro_datasets.tensorflow import TensorFlowModelDataset
 
+from wgan_pipeline.durable import fsync
+
 
 class KerasModelDataset(TensorFlowModelDataset):
     """kedro-datasets' ``TensorFlowModelDataset`` (.keras files, ``safe_mode`` loading) whose load
@@ -27,10 +29,9 @@ class KerasModelDataset(TensorFlowModelDataset):
         partial = path.with_name(f".{path.name}.partial-{os.getpid()}.keras")
         try:
             keras.saving.save_model(data, partial, **self._save_args)
-            with partial.open("rb") as handle:
-                os.fsync(handle.fileno())
+            fsync(partial)
             partial.replace(path)
-            _fsync_folder(path.parent)
+            fsync(path.parent)
         except OSError as exc:
             partial.unlink(missing_ok=True)
             with contextlib.suppress(OSError):
@@ -67,15 +68,6 @@ class KerasModelDataset(TensorFlowModelDataset):
             f"`kedro run --load-versions {name}:<timestamp>` (the versions are the folders of "
             f"'{path.parent.parent}')."
         )
-
-
-def _fsync_folder(folder: Path) -> None:
-    """Make a rename in ``folder`` durable (its directory entry reaches the disk)."""
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _remove_dead_partials(path: Path) -> None:

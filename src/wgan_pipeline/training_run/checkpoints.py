@@ -15,7 +15,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import shutil
 import time
 from dataclasses import dataclass, field
@@ -25,6 +24,7 @@ from typing import Any
 import keras
 import numpy as np
 
+from wgan_pipeline.durable import fsync
 from wgan_pipeline.gan.errors import CheckpointError
 
 logger = logging.getLogger(__name__)
@@ -121,8 +121,8 @@ def save(directory: Path, model: keras.Model, progress: Progress, identity: dict
         }
         (tmp / "progress.json").write_text(json.dumps(record))
         for written in tmp.iterdir():  # on the disk before the rename makes them the checkpoint
-            _fsync(written)
-        _fsync(tmp)
+            fsync(written)
+        fsync(tmp)
     except OSError as exc:
         shutil.rmtree(tmp, ignore_errors=True)
         previous = latest(directory)
@@ -136,7 +136,7 @@ def save(directory: Path, model: keras.Model, progress: Progress, identity: dict
             )  # fmt: skip
         ) from exc
     tmp.rename(final)  # the checkpoint exists from here on, complete
-    _fsync(directory)  # and the rename too, before older checkpoints go
+    fsync(directory)  # and the rename too, before older checkpoints go
     for other in directory.glob(f"{PREFIX}*"):  # one process a folder: the rest are older
         if other != final:
             shutil.rmtree(other, ignore_errors=True)
@@ -163,14 +163,6 @@ def restore(checkpoint: Path, model: keras.Model) -> Progress:
         samples=list(samples),
         run_id=record["run_id"],
     )
-
-
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def clear(directory: Path) -> None:
