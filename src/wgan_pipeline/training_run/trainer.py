@@ -63,8 +63,8 @@ def train(
     JAX with KERAS_BACKEND=jax) sees one.
 
     Checkpoints go to ``checkpoint_dir`` every epoch (and every ``checkpoint_every_steps``); a
-    compatible checkpoint found there at the start is resumed, and all are removed once training
-    finishes. SIGINT and SIGTERM write a checkpoint, mark the MLflow run KILLED and stop.
+    compatible checkpoint found there at the start is resumed; the final one is removed once
+    every output of the run is saved (hooks/checkpoint_cleanup.py). SIGINT and SIGTERM write a checkpoint, mark the MLflow run KILLED and stop.
     """
     if params.deterministic:
         enable_determinism()

@@ -22,8 +22,8 @@ def train_wgan(
     fixed-noise samples after every epoch (uint8, (epochs, grid_rows**2, 28, 28)).
 
     Checkpoints go to ``checkpoint_dir`` every epoch (and every ``checkpoint_every_steps``); a
-    compatible checkpoint found there at the start is resumed, and all are removed once training
-    finishes. SIGINT and SIGTERM write a checkpoint, mark the MLflow run KILLED and stop.
+    compatible checkpoint found there at the start is resumed; the final one is removed once
+    every output of the run is saved (hooks/checkpoint_cleanup.py). SIGINT and SIGTERM write a checkpoint, mark the MLflow run KILLED and stop.
     """
     result = train(training_images, params, checkpoint_dir)
     return result.generator, result.critic, result.history, result.steps, result.epoch_samples
