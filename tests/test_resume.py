@@ -84,6 +84,8 @@ def test_sigkill_then_resume_ends_bit_identical_to_an_uninterrupted_run(tmp_path
         order_by=["attributes.start_time DESC"],
     )
     assert latest.info.status == "FINISHED"
+    killed = client.get_run(latest.data.tags["resumed_from_run"])
+    assert killed.info.status == "KILLED"  # the SIGKILLed run is not left RUNNING
     assert latest.data.tags["resumed_at_critic_step"] == str(step)
     assert "resumed_from_run" in latest.data.tags
 

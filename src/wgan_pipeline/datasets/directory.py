@@ -17,6 +17,11 @@ class DirectoryDataset(AbstractDataset[None, Path]):
         self.metadata = metadata
 
     def load(self) -> Path:
+        if self._path.exists() and not self._path.is_dir():
+            raise DatasetError(
+                f"{self._path} should be a folder (this run's working files go there) but is a "
+                "file. It is left as it is: move it away, or set another path in the catalog."
+            )
         self._path.mkdir(parents=True, exist_ok=True)
         return self._path
 
