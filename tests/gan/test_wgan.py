@@ -7,6 +7,7 @@ from keras import ops
 
 from wgan_pipeline.gan.models import build_critic, build_generator, plain_generator
 from wgan_pipeline.gan.wgan import WGAN, input_gradient
+from wgan_pipeline.training_run.devices import bfloat16_unsupported
 
 from ..helpers import make_wgan, real_batch
 
@@ -125,6 +126,11 @@ def test_wgan_refuses_bad_settings(kwargs, message):
         WGAN(build_generator(100), build_critic(), **args)
 
 
+@pytest.mark.skipif(
+    bool(bfloat16_unsupported()),
+    reason="no bfloat16 kernels on this CPU (or ONEDNN_MAX_CPU_ISA below AVX512_BF16): "
+    "hooks/test_config_checks.py checks the run is refused instead",
+)
 def test_mixed_precision_computes_in_bfloat16_and_keeps_float32_weights_scores_and_losses():
     keras.utils.set_random_seed(0)
     generator = build_generator(100, fused_upsampling=True, dtype="mixed_bfloat16")

@@ -38,4 +38,24 @@ class ConfigChecksHook:
             check_groups(context.params)
         except ValueError as exc:
             raise ConfigurationError(f"{exc} Nothing was run.") from None
+        check_mixed_precision(context.params.get("training"))
         return (yield)
+
+
+def check_mixed_precision(training) -> None:
+    """``training.mixed_precision: true`` where bfloat16 cannot run stops the run now, not with
+    an abort once training starts."""
+    wanted = getattr(training, "mixed_precision", None)
+    if wanted is None and isinstance(training, dict):
+        wanted = training.get("mixed_precision")
+    if wanted is not True:
+        return
+    from wgan_pipeline.training_run.devices import bfloat16_unsupported  # noqa: PLC0415 (TF)
+
+    reason = bfloat16_unsupported()
+    if reason:
+        raise ConfigurationError(
+            f"training.mixed_precision is true, but {reason}. Set training.mixed_precision=false "
+            "(float32), or run where bfloat16 is supported (a GPU, a CPU with AVX512_BF16 or "
+            "AMX, or KERAS_BACKEND=jax). Nothing was run."
+        )

@@ -42,3 +42,22 @@ def enable_determinism() -> None:
             "XLA_FLAGS=%s; this run is not.",
             _GPU_DETERMINISM,
         )
+
+
+def bfloat16_unsupported() -> str | None:
+    """Why mixed bfloat16 training cannot run here, or None if it can. TensorFlow's CPU kernels
+    (oneDNN) need bfloat16 instructions (AVX512_BF16, AMX): without them a bfloat16 convolution
+    fails, and inside the compiled step that aborts the process. Probed with one tiny
+    convolution; a GPU, or JAX (XLA), runs bfloat16 everywhere."""
+    if keras.backend.backend() == "jax":
+        return None
+    import tensorflow as tf  # noqa: PLC0415
+
+    if tf.config.list_logical_devices("GPU"):
+        return None
+    try:
+        x = tf.ones((1, 4, 4, 1), tf.bfloat16)
+        tf.nn.conv2d(x, tf.ones((3, 3, 1, 1), tf.bfloat16), 1, "SAME")
+    except tf.errors.OpError as exc:
+        return f"this CPU's kernels have no bfloat16 convolution ({str(exc).splitlines()[0][:160]})"
+    return None
