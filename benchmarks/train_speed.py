@@ -163,7 +163,13 @@ def phase_project_fused(args) -> dict:
 
 
 def phase_project_fused_bf16(args) -> dict:
-    """Mixed precision: bfloat16 compute, float32 weights, score and losses."""
+    """Mixed precision: bfloat16 compute, float32 weights, score and losses (skipped where
+    this CPU has no bfloat16 kernels: there the step would abort)."""
+    from wgan_pipeline.training_run.devices import bfloat16_unsupported
+
+    reason = bfloat16_unsupported()
+    if reason:
+        return {"skipped": reason}
     return _project(args, fused=True, dtype="mixed_bfloat16")
 
 
@@ -280,6 +286,9 @@ def summarise(results: dict) -> dict:
     summary = {"attainable_gflops": matmul, "epoch_steps": EPOCH_STEPS}
     for name in ("plain", "fused", "fused_bf16", *VARIANTS):
         r = results[f"project_{name}"]
+        if "skipped" in r:
+            summary[name] = {"skipped": r["skipped"]}
+            continue
         executed = r["steps_per_s"] * r["executed_gflop_per_step"]
         summary[name] = {
             "steps_per_s": r["steps_per_s"],
@@ -313,6 +322,9 @@ def print_table(results: dict, summary: dict) -> None:
         *[(name, f"same, {label}") for name, label in VARIANTS.items()],
     ):
         s = summary[name]
+        if "skipped" in s:
+            rows.append((label, "skipped", s["skipped"]))
+            continue
         ratio = f", {s['speedup_vs_chapter']:.2f}x chapter" if s["speedup_vs_chapter"] else ""
         rows.append((label, f"{s['steps_per_s']:.2f} steps/s{ratio}, epoch {s['epoch_s']:.0f} s",
                      f"{s['executed_gflops']:.0f} GFLOP/s executed = "

@@ -44,7 +44,7 @@ def test_evaluation_params_forbid_unknown_keys():
 def test_a_model_that_is_not_a_generator_is_refused_by_name():
     critic = build_critic()  # (None, 28, 28, 1) -> (None, 1)
     with pytest.raises(ValueError, match="'critic' maps .* not noise .* to MNIST images"):
-        generate_samples(critic, evaluation(n_samples=2), "uniform")
+        generate_samples(critic, evaluation(n_samples=20), "uniform")
 
 
 def test_a_model_that_is_not_the_classifier_is_refused(tiny_mnist):
