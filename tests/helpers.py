@@ -92,6 +92,14 @@ def make_project_copy(root: Path, with_mnist: bool = True) -> Path:
     return project
 
 
+def trained_project(root: Path) -> Path:
+    """A project copy under ``root`` after one real ``kedro run --env test``."""
+    project = make_project_copy(root)
+    done = kedro(project, "run", "--env", "test")
+    assert done.returncode == 0, (done.stdout + done.stderr)[-5000:]
+    return project
+
+
 def python_without_project(code: str, cwd: Path) -> str:
     """Run ``code`` in a plain interpreter that imports nothing from the project."""
     result = subprocess.run(

@@ -13,7 +13,7 @@ import keras
 import mlflow
 import pytest
 
-from .helpers import kedro, kedro_env, make_project_copy, model_versions
+from .helpers import kedro, kedro_env, make_project_copy, model_versions, trained_project
 
 pytestmark = pytest.mark.e2e
 
@@ -70,10 +70,7 @@ def test_a_kill_while_the_models_are_saved_loses_no_training(tmp_path):
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory) -> Path:
-    project = make_project_copy(tmp_path_factory.mktemp("trained"))
-    done = kedro(project, "run", "--env", "test")
-    assert done.returncode == 0, (done.stdout + done.stderr)[-5000:]
-    return project
+    return trained_project(tmp_path_factory.mktemp("trained"))
 
 
 @pytest.mark.timeout(600)

@@ -16,17 +16,20 @@ from PIL import Image
 
 from wgan_pipeline.gan.images import latent_noise, unscale_images
 
-from .helpers import kedro, make_project_copy, model_versions, python_without_project
+from .helpers import (
+    kedro,
+    make_project_copy,
+    model_versions,
+    python_without_project,
+    trained_project,
+)
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
 def finished_run(tmp_path_factory) -> Path:
-    project = make_project_copy(tmp_path_factory.mktemp("e2e"))
-    result = kedro(project, "run", "--env", "test")
-    assert result.returncode == 0, (result.stdout + result.stderr)[-5000:]
-    return project
+    return trained_project(tmp_path_factory.mktemp("e2e"))
 
 
 def test_kedro_run_writes_models_that_load_without_the_project(finished_run, tmp_path):
