@@ -3,10 +3,13 @@ models and parameter groups. Imported by test modules; no test module imports an
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import keras
@@ -114,6 +117,30 @@ def model_versions(project: Path, name: str) -> list[Path]:
     """The saved versions of data/06_models/<name>.keras, oldest first (Kedro's timestamps)."""
     folder = project / "data" / "06_models" / f"{name}.keras"
     return sorted(version / f"{name}.keras" for version in folder.iterdir())
+
+
+def digest(path: Path) -> str:
+    """The SHA-256 of a file's bytes: to show a refused file was left as it was."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@contextlib.contextmanager
+def write_locked(store: Path) -> Iterator[None]:
+    """Another process holds the write lock on the SQLite file ``store`` (as a `sqlite3` shell
+    mid-transaction would) until the block ends."""
+    code = (
+        "import sqlite3, time\n"
+        f"db = sqlite3.connect({str(store)!r}, isolation_level=None)\n"
+        "db.execute('BEGIN EXCLUSIVE'); print('locked', flush=True); time.sleep(600)"
+    )
+    holder = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        yield
+    finally:
+        holder.kill()
+        holder.wait()
+        holder.stdout.close()
 
 
 # --- small models -----------------------------------------------------------------------------

@@ -1,10 +1,13 @@
-"""TrackingStoreHook's checks: a dead server is refused in seconds; a sqlite store is created."""
+"""TrackingStoreHook's checks: a dead server is refused in seconds; a sqlite store is created;
+a local store MLflow could not use is refused in seconds and left as it was."""
 
 import http.server
+import os
 import socket
 import sqlite3
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -14,6 +17,8 @@ from wgan_pipeline.hooks.tracking_store import (
     check_tracking_server,
     create_sqlite_store,
 )
+
+from ..helpers import digest, write_locked
 
 
 def test_a_server_that_does_not_answer_is_refused_at_once():
@@ -66,6 +71,64 @@ def test_an_http_server_that_is_not_mlflow_is_refused():
 def test_a_store_that_is_not_a_database_is_refused_and_untouched(tmp_path):
     path = tmp_path / "mlflow.db"
     path.write_text("my notes, not a database")
-    with pytest.raises(TrackingStoreError, match=f"{path}.*not an MLflow store"):
+    with pytest.raises(TrackingStoreError, match=f"{path} is not an SQLite database"):
         create_sqlite_store(f"sqlite:///{path}")
     assert path.read_text() == "my notes, not a database"
+
+
+def test_another_programs_database_is_refused_and_untouched(tmp_path):
+    """MLflow would add its tables to any SQLite file it is pointed at."""
+    path = tmp_path / "mlflow.db"
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE expenses (amount REAL)")
+    before = digest(path)
+    with pytest.raises(TrackingStoreError, match="an SQLite database, but not MLflow's.*expenses"):
+        create_sqlite_store(f"sqlite:///{path}")
+    assert digest(path) == before
+
+
+def test_a_folder_where_the_store_should_be_is_refused(tmp_path):
+    (tmp_path / "mlflow.db").mkdir()
+    with pytest.raises(TrackingStoreError, match="is a folder, not a database file"):
+        create_sqlite_store(f"sqlite:///{tmp_path / 'mlflow.db'}")
+
+
+def test_a_store_locked_by_another_process_is_refused_in_seconds_and_untouched(tmp_path):
+    """Another process holds the write lock (a `sqlite3` shell in a transaction, a stuck
+    program): refused after the check's 5 s, not MLflow's 20 s and its traceback."""
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    create_sqlite_store(uri)  # a real MLflow store
+    path = tmp_path / "mlflow.db"
+    before = digest(path)
+    with write_locked(path):
+        start = time.monotonic()
+        with pytest.raises(TrackingStoreError, match=f"{path} is locked by another process"):
+            create_sqlite_store(uri)
+        assert time.monotonic() - start < 15
+    assert digest(path) == before
+    create_sqlite_store(uri)  # usable again once the other process lets go
+
+
+def read_only_folder(tmp_path: Path) -> Path:
+    """A folder this user cannot write: chmod where permissions apply; as root (who writes
+    anything), a read-only file system."""
+    if os.geteuid() != 0:
+        folder = tmp_path / "read-only"
+        folder.mkdir()
+        (folder / "mlflow.db").touch()
+        folder.chmod(0o555)
+        return folder
+    if Path("/proc/sys/kernel/ostype").is_file() and not os.access("/proc/sys", os.W_OK):
+        return Path("/proc/sys/kernel")  # read-only to root in containers
+    pytest.skip("running as root with no read-only file system to write to")
+
+
+def test_a_read_only_store_or_folder_is_refused(tmp_path):
+    folder = read_only_folder(tmp_path)
+    existing = next(p for p in sorted(folder.iterdir()) if p.is_file())
+    with pytest.raises(TrackingStoreError, match=f"{existing} is read-only to this user"):
+        create_sqlite_store(f"sqlite:///{existing}")
+    missing = folder / "no-such-mlflow.db"
+    with pytest.raises(TrackingStoreError, match=f"{missing} cannot be created: {folder} is not"):
+        create_sqlite_store(f"sqlite:///{missing}")
+    assert not missing.exists()

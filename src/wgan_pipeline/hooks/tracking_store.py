@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import fcntl
 import json
+import os
+import sqlite3
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -55,6 +57,8 @@ def check_tracking_server(uri: str, timeout: float = 5.0) -> None:
     try:
         with urllib.request.urlopen(f"{base}/health", timeout=timeout):
             pass
+    except urllib.error.HTTPError as exc:  # it answers, but not as MLflow does
+        _refuse_non_mlflow(base, f"HTTP {exc.code} from {base}/health")
     except (urllib.error.URLError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
     else:
@@ -74,9 +78,15 @@ def _check_speaks_mlflow(base: str, timeout: float) -> None:
             json.loads(response.read())
             return
     except urllib.error.HTTPError as exc:
+        if exc.code in (401, 403):  # a server with authentication: MLflow's client logs in
+            return
         what = f"HTTP {exc.code} from {url}"
     except (urllib.error.URLError, OSError, ValueError) as exc:
         what = f"no MLflow answer from {url} ({exc})"
+    _refuse_non_mlflow(base, what)
+
+
+def _refuse_non_mlflow(base: str, what: str) -> None:
     raise TrackingServerUnreachableError(
         f"{base} answers, but it is not an MLflow tracking server: {what}; nothing was run. "
         "Point server.mlflow_tracking_uri in conf/<env>/mlflow.yml at an MLflow server "
@@ -84,12 +94,85 @@ def _check_speaks_mlflow(base: str, timeout: float) -> None:
     )
 
 
+def _refusal(path: Path, fault: str, fix: str) -> TrackingStoreError:
+    return TrackingStoreError(
+        f"The MLflow store {path} {fault}. It is left as it is; nothing was run. {fix}, or "
+        "set server.mlflow_tracking_uri in conf/<env>/mlflow.yml to another store."
+    )
+
+
+def check_sqlite_path(path: Path) -> None:
+    """Refuse a local store path MLflow could not use: a folder, a file this user cannot write,
+    or one in a folder it cannot write (SQLite writes its journal beside the file)."""
+
+    def refuse(fault: str, fix: str) -> TrackingStoreError:
+        return _refusal(path, fault, fix)
+
+    if not path.exists():
+        folder = next(p for p in path.parents if p.exists())
+        if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
+            raise refuse(
+                f"cannot be created: {folder} is not a folder this user can write",
+                f"Make {folder} a writable folder",
+            )
+        return
+    if path.is_dir():
+        raise refuse("is a folder, not a database file", "Move the folder away")
+    if not os.access(path, os.R_OK | os.W_OK) or not os.access(path.parent, os.W_OK | os.X_OK):
+        raise refuse(
+            "is read-only to this user (the file or its folder)",
+            "Give this user write access to both (chmod u+w), or run as its owner",
+        )
+
+
+def check_sqlite_database(path: Path, timeout: float = 5.0) -> None:
+    """Refuse, within ``timeout`` seconds and without changing a byte of it, an existing store
+    that is not an SQLite database, or that another process holds locked for writing (MLflow
+    would wait 20 s, then fail with its own traceback)."""
+
+    def refuse(fault: str, fix: str) -> TrackingStoreError:
+        return _refusal(path, fault, fix)
+
+    if not path.is_file():
+        return
+    try:
+        connection = sqlite3.connect(
+            f"{path.resolve().as_uri()}?mode=rw", uri=True, timeout=timeout
+        )
+    except sqlite3.Error as exc:
+        raise refuse(f"cannot be opened ({exc})", "Check the file") from None
+    try:
+        tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master")}
+        if tables and "alembic_version" not in tables:  # MLflow would add its tables to it
+            raise refuse(
+                f"is an SQLite database, but not MLflow's (its tables: {sorted(tables)[:5]})",
+                "Move it away",
+            )
+        # Take the write lock MLflow will need, and give it back: nothing is written.
+        connection.execute("BEGIN IMMEDIATE")
+        connection.rollback()
+    except sqlite3.OperationalError as exc:
+        if "locked" in str(exc) or "busy" in str(exc):
+            raise refuse(
+                f"is locked by another process (no write lock within {timeout:.0f} s)",
+                "Wait for it or stop it (`fuser` names it)",
+            ) from None
+        raise refuse(f"cannot be read ({exc})", "Move it away") from None
+    except sqlite3.DatabaseError as exc:
+        raise refuse(f"is not an SQLite database ({exc})", "Move it away") from None
+    finally:
+        connection.close()
+
+
 def create_sqlite_store(uri: str) -> None:
     """Create (migrate) the sqlite store at ``uri`` if needed, one process at a time."""
+    store = Path(uri.removeprefix("sqlite:///"))
+    check_sqlite_path(store)
     lock = Path(uri.removeprefix("sqlite:///") + ".lock")
     lock.parent.mkdir(parents=True, exist_ok=True)
     with lock.open("a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)  # released when the file closes
+        check_sqlite_database(store)  # under the lock: another run may be creating it
         # The first request creates the store's tables (or migrates an old one).
         try:
             mlflow.MlflowClient(tracking_uri=uri).search_experiments(max_results=1)
