@@ -1,0 +1,94 @@
+"""OutputPathsHook: a catalog path the run could not write stops it before any node."""
+
+import os
+from pathlib import Path
+
+import pytest
+from kedro.pipeline import node, pipeline
+
+from wgan_pipeline.hooks.output_paths import (
+    OutputPathError,
+    OutputPathsHook,
+    catalog_paths,
+    path_fault,
+)
+
+
+def identity(x):
+    return x
+
+
+def hook_for(conf_catalog: dict) -> OutputPathsHook:
+    hook = OutputPathsHook()
+    hook.after_catalog_created(conf_catalog=conf_catalog)
+    return hook
+
+
+def run_check(hook: OutputPathsHook, *names: str) -> None:
+    nodes = [node(identity, "raw", names[0], name="first")]
+    nodes += [node(identity, a, b, name=f"to_{b}") for a, b in zip(names, names[1:])]
+    hook.before_pipeline_run(run_params={}, pipeline=pipeline(nodes), catalog=None)
+
+
+def test_nested_and_versioned_entries_give_their_paths(tmp_path):
+    entry = {"type": "MlflowArtifactDataset", "dataset": {"filepath": str(tmp_path / "a.csv")}}
+    assert catalog_paths(entry) == [(tmp_path / "a.csv", False)]
+    assert catalog_paths({"filepath": "m.keras", "versioned": True}) == [(Path("m.keras"), True)]
+    assert catalog_paths({"path": "checkpoints"}) == [(Path("checkpoints"), True)]
+    assert catalog_paths({"filepath": "s3://bucket/a.csv"}) == []  # not local
+    assert catalog_paths({"type": "MemoryDataset"}) == []
+
+
+def test_a_file_where_an_output_folder_should_be_is_named_and_kept(tmp_path):
+    reporting = tmp_path / "data" / "08_reporting"
+    reporting.parent.mkdir()
+    reporting.write_text("my notes")
+    hook = hook_for({"grid": {"dataset": {"filepath": str(reporting / "grid.png")}}})
+    with pytest.raises(
+        OutputPathError, match=f"{reporting} should be a folder but is a file.*'grid'"
+    ):
+        run_check(hook, "grid")
+    assert reporting.read_text() == "my notes"
+
+
+def test_a_versioned_path_that_is_a_file_or_a_file_path_that_is_a_folder_is_named(tmp_path):
+    (tmp_path / "generator.keras").write_text("not a folder of versions")
+    (tmp_path / "samples.npy").mkdir()
+    hook = hook_for({
+        "generator": {"filepath": str(tmp_path / "generator.keras"), "versioned": True},
+        "samples": {"filepath": str(tmp_path / "samples.npy")},
+    })  # fmt: skip
+    with pytest.raises(OutputPathError) as raised:
+        run_check(hook, "generator", "samples")
+    message = str(raised.value)
+    assert "generator.keras should be a folder (one per saved version) but is a file" in message
+    assert "samples.npy should be a file but is a folder" in message
+    assert "nothing was run" in message
+
+
+def test_paths_that_can_be_written_pass(tmp_path):
+    hook = hook_for({
+        "raw": {"filepath": str(tmp_path / "01_raw" / "mnist.npz")},
+        "generator": {"filepath": str(tmp_path / "06" / "generator.keras"), "versioned": True},
+    })  # fmt: skip
+    run_check(hook, "generator")
+    assert not (tmp_path / "06").exists()  # the check creates nothing
+
+
+def test_a_folder_that_cannot_be_written_is_named(tmp_path):
+    if os.geteuid() == 0:  # root writes anything, except on a read-only file system
+        folder = Path("/proc/sys/kernel")  # read-only to root in containers
+        if not folder.is_dir() or os.access(folder, os.W_OK):
+            pytest.skip("running as root with no read-only file system to write to")
+    else:
+        folder = tmp_path / "locked"
+        folder.mkdir()
+        (folder / "mnist.npz").write_text("data")
+        (folder / "mnist.npz").chmod(0o444)
+        folder.chmod(0o555)
+        existing = folder / "mnist.npz"  # an input that is there needs nothing; an output does
+        assert path_fault(existing, is_folder=False, written=False) is None
+        assert path_fault(existing, is_folder=False) == f"{existing} is not writable by this user"
+    assert path_fault(folder / "x.csv", is_folder=False) == (
+        f"{folder} is a folder this user cannot write"
+    )
