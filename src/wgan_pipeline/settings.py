@@ -14,7 +14,9 @@ from kedro_mlflow.config.resolvers import resolve_random_name
 from wgan_pipeline.hooks import (
     CheckpointCleanupHook,
     ConfigChecksHook,
+    DeadRunsHook,
     KilledOnInterruptionHook,
+    OutputPathsHook,
     RunTagsHook,
     SerialSavesHook,
     StopOnSignalHook,
@@ -36,9 +38,11 @@ def _project_root() -> str:
 HOOKS = (
     ConfigChecksHook(),
     TrackingStoreHook(),
+    OutputPathsHook(),
     TypedParamsAsDictsHook(),
     RunTagsHook(),
     KilledOnInterruptionHook(),
+    DeadRunsHook(),
     StopOnSignalHook(),
     SerialSavesHook(),
     CheckpointCleanupHook(),

@@ -3,7 +3,9 @@ own hook, which runs as installed)."""
 
 from .checkpoint_cleanup import CheckpointCleanupHook
 from .config_checks import ConfigChecksHook
+from .dead_runs import DeadRunsHook
 from .interruption import KilledOnInterruptionHook, StopOnSignalHook
+from .output_paths import OutputPathsHook
 from .run_tags import RunTagsHook
 from .serial_saves import SerialSavesHook
 from .tracking_store import TrackingStoreHook
@@ -12,7 +14,9 @@ from .typed_params import TypedParamsAsDictsHook
 __all__ = [
     "CheckpointCleanupHook",
     "ConfigChecksHook",
+    "DeadRunsHook",
     "KilledOnInterruptionHook",
+    "OutputPathsHook",
     "RunTagsHook",
     "SerialSavesHook",
     "StopOnSignalHook",

@@ -61,13 +61,20 @@ def claim(root: Path) -> Iterator[Path]:
 
 def release_finished(remove: bool) -> list[Path]:
     """The finished trainings' folders of this process: removed with their checkpoints when
-    ``remove`` (every output saved), else only unlocked (a rerun resumes the final state).
-    Returns the folders removed."""
+    ``remove`` (every output saved; checkpoints set aside as ``broken-*`` stay), else only
+    unlocked (a rerun resumes the final state). Returns the folders emptied."""
     removed = []
     while _finished:
         folder, lock = _finished.pop()
         if remove:
-            shutil.rmtree(folder, ignore_errors=True)
+            kept = list(folder.glob("broken-*"))  # set aside as unreadable: kept, to look at
+            for path in folder.iterdir() if kept else [folder]:
+                if path in kept:
+                    continue
+                if path.is_dir():
+                    shutil.rmtree(path, ignore_errors=True)
+                else:
+                    path.unlink(missing_ok=True)
             removed.append(folder)
         lock.close()
     return removed
