@@ -1,19 +1,33 @@
 """Attacks from outside, through the real CLI: a kill while the outputs are saved, signals
-during evaluation, a mistyped parameter group, an env that does not exist."""
+during evaluation, a mistyped parameter group, an env that does not exist, a server that is not
+MLflow, a locked store, a file where an output folder should be, a huge steps_per_execution, an
+unreadable checkpoint."""
 
 from __future__ import annotations
 
+import functools
+import http.server
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import keras
 import mlflow
+import pandas as pd
 import pytest
 
-from .helpers import kedro, kedro_env, make_project_copy, model_versions, trained_project
+from .helpers import (
+    digest,
+    kedro,
+    kedro_env,
+    make_project_copy,
+    model_versions,
+    trained_project,
+    write_locked,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -107,3 +121,103 @@ def test_an_env_that_does_not_exist_is_named_with_those_that_do(trained):
     assert "The Kedro environment 'nope' does not exist" in output, output[-3000:]
     assert "['gp', 'local', 'paper', 'quick', 'test']" in output
     assert "maintenance mode" not in output
+
+
+def test_an_http_server_that_is_not_mlflow_stops_the_run_before_any_node(tmp_path):
+    """Any HTTP server answers /health with a page; the run must not start against one."""
+    project = make_project_copy(tmp_path, with_mnist=False)
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "health").write_text("OK")  # `python -m http.server` in a folder holding `health`
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=site)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    (project / "conf" / "test" / "mlflow.yml").write_text(
+        f"server:\n  mlflow_tracking_uri: {url}\n"
+    )
+    try:
+        done = kedro(project, "run", "--env", "test")
+    finally:
+        server.shutdown()
+        server.server_close()
+    output = " ".join((done.stdout + done.stderr).split())
+    assert done.returncode != 0
+    assert f"{url} answers, but it is not an MLflow tracking server: HTTP 404" in output, output[
+        -3000:
+    ]
+    assert "Running node" not in output
+
+
+def test_a_locked_tracking_store_stops_the_run_in_seconds_and_is_untouched(trained):
+    """Another process holds the write lock on mlflow.db (a `sqlite3` shell mid-transaction)."""
+    store = trained / "mlflow.db"
+    before = digest(store)
+    with write_locked(store):
+        start = time.monotonic()
+        done = kedro(trained, "run", "--env", "test")
+        seconds = time.monotonic() - start
+    output = " ".join((done.stdout + done.stderr).split())
+    assert done.returncode != 0
+    assert f"The MLflow store {store} is locked by another process" in output, output[-3000:]
+    assert "Running node" not in output
+    assert seconds < 60  # the check's 5 s and Kedro's start, not MLflow's retries
+    assert digest(store) == before
+
+
+def test_a_file_where_an_output_folder_should_be_stops_the_run_before_any_node(trained):
+    """data/08_reporting as a file: named at once, not after training at the first save."""
+    reporting = trained / "data" / "08_reporting"
+    aside = reporting.with_name("08_reporting.aside")
+    reporting.rename(aside)
+    reporting.write_text("my notes")
+    before = len(runs(trained))
+    try:
+        done = kedro(trained, "run", "--env", "test", "--pipeline", "evaluation")
+        output = " ".join((done.stdout + done.stderr).split())
+        assert done.returncode != 0
+        assert f"{reporting} should be a folder but is a file" in output, output[-3000:]
+        assert "Running node" not in output
+        assert reporting.read_text() == "my notes"
+        assert len(runs(trained)) == before  # no MLflow run opened
+    finally:
+        reporting.unlink()
+        aside.rename(reporting)
+
+
+def test_a_huge_steps_per_execution_is_capped_and_trains_exactly_the_epochs(trained):
+    """1e9 steps per compiled call would never end an epoch (the feed is endless): it runs as
+    the epoch's 4 steps, and the run trains exactly epochs x steps critic updates."""
+    done = kedro(trained, "run", "--env", "test", "--pipeline", "gan",
+                 "--params", "training.steps_per_execution=1000000000")  # fmt: skip
+    output = " ".join((done.stdout + done.stderr).split())
+    assert done.returncode == 0, output[-5000:]
+    assert "training.steps_per_execution 1000000000 runs as 4" in output
+    steps = pd.read_csv(trained / "data" / "08_reporting" / "training_steps.csv")
+    # one row per compiled call; critic_step is the critic optimizer's count of updates
+    assert list(steps["critic_step"]) == [4, 8]  # epochs x (200 images / batch 50)
+
+
+@pytest.mark.timeout(600)
+def test_an_unreadable_checkpoint_is_set_aside_and_the_run_starts_fresh(trained):
+    """A power cut after the rename left progress.json empty: the next run names the
+    checkpoint, keeps it aside, and trains from the start instead of failing every time."""
+    checkpoints = trained / "data" / "06_models" / "checkpoints"
+    log = trained / "killed.log"
+    process = start(trained, "--pipeline", "gan", "--params", "training.epochs=100", log=log)
+    wait_for(lambda: any(checkpoints.glob("run-*/step-*/progress.json")), process, "a checkpoint")
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=30)
+    (progress,) = checkpoints.glob("run-*/step-*/progress.json")
+    progress.write_text("")
+
+    done = kedro(trained, "run", "--env", "test", "--pipeline", "gan")
+    output = " ".join((done.stdout + done.stderr).split())
+    assert done.returncode == 0, output[-5000:]
+    assert (
+        f"Checkpoint set aside as {progress.parent.with_name('broken-' + progress.parent.name)}"
+        in output
+    )
+    assert "Resuming training" not in output
+    assert list(checkpoints.glob("run-*/broken-step-*/progress.json"))  # kept, to look at
+    assert "RUNNING" not in [run.info.status for run in runs(trained)]

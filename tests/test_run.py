@@ -125,6 +125,10 @@ def test_mlflow_store_is_at_the_project_root(finished_run):
     [
         ("training.epochs=0", ["training", "epochs", "greater than or equal to 1"]),
         ("training.epoch=3", ["unknown key(s) ['epoch']", "'epochs'"]),
+        # Valid alone, but they failed late (after training) or were taken (issue 16, case 5):
+        ("training.seed=4294967296", ["training", "seed", "less than or equal to 4294967295"]),
+        ("evaluation.n_samples=5", ["evaluation.n_samples", "evaluation.score_splits"]),
+        ("training.clip_value=.inf", ["training", "clip_value", "finite number"]),
     ],
 )
 def test_bad_parameters_stop_the_run_before_any_node(tmp_path, params, expected):
