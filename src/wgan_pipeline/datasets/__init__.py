@@ -2,14 +2,18 @@
 
 from .directory import DirectoryDataset
 from .generator_model import GeneratorModelTrackingDataset
+from .idx_gz import IdxGzDataset
 from .keras_model import KerasModelDataset
+from .labelled_images import LabelledImagesDataset
 from .mnist_npz import MnistNpzDataset
 from .numpy_dataset import NpyDataset
 
 __all__ = [
     "DirectoryDataset",
     "GeneratorModelTrackingDataset",
+    "IdxGzDataset",
     "KerasModelDataset",
+    "LabelledImagesDataset",
     "MnistNpzDataset",
     "NpyDataset",
 ]

@@ -9,6 +9,7 @@ either accepted or refused with a message that names it, says what is wrong and 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
@@ -16,6 +17,7 @@ import tempfile
 import urllib.request
 import zipfile
 import zlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +40,11 @@ MNIST_LAYOUT: dict[str, tuple[tuple[int, ...], int | None]] = {
 }
 
 
-class MnistFileError(DatasetError):
+class RawDataError(DatasetError):
+    """A raw data file cannot be had: a download failed, or a file is not what it should be."""
+
+
+class MnistFileError(RawDataError):
     """The MNIST file is missing, unreadable or not MNIST; the message says how to fix it."""
 
 
@@ -47,7 +53,7 @@ class MnistNpzDataset(AbstractDataset[None, dict[str, np.ndarray]]):
 
     Example catalog entry::
 
-        mnist_raw:
+        raw_images:
           type: wgan_pipeline.datasets.MnistNpzDataset
           filepath: data/01_raw/mnist.npz
     """
@@ -106,16 +112,9 @@ class MnistNpzDataset(AbstractDataset[None, dict[str, np.ndarray]]):
                 f"MNIST file '{target}' does not exist and downloading is disabled (url is "
                 f"null). Place an mnist.npz in Keras' layout there, e.g. `cp mnist.npz {target}`."
             )
-        target.parent.mkdir(parents=True, exist_ok=True)
-        # Download beside the target so the final rename is atomic and a crash leaves no
-        # half-written file under the real name.
-        fd, tmp_name = tempfile.mkstemp(
-            prefix=f".{target.name}.", suffix=".part", dir=target.parent
-        )
-        tmp = Path(tmp_name)
-        try:
-            with os.fdopen(fd, "wb") as out:
-                digest = _fetch(self._url, out, self._timeout_s)
+        with partial_beside(target) as tmp:
+            with tmp.open("wb") as out:
+                digest = fetch(self._url, out, self._timeout_s)
             if self._sha256 and digest != self._sha256.lower():
                 raise MnistFileError(
                     f"The file downloaded from {self._url} for '{target}' has SHA-256 {digest}, "
@@ -124,30 +123,50 @@ class MnistNpzDataset(AbstractDataset[None, dict[str, np.ndarray]]):
                     f"'{target}' by hand."
                 )
             read_mnist_npz(tmp, self._layout, source=f"{self._url} (downloaded for '{target}')")
-            umask = os.umask(0)
-            os.umask(umask)
-            tmp.chmod(0o666 & ~umask)  # mkstemp makes it owner-only; give it a normal file's mode
-            os.replace(tmp, target)
-            logger.info("Downloaded MNIST to '%s' (SHA-256 %s).", target, digest)
-        finally:
-            tmp.unlink(missing_ok=True)
+        logger.info("Downloaded MNIST to '%s' (SHA-256 %s).", target, digest)
 
 
-def _fetch(url: str, out, timeout_s: float) -> str:
-    """Stream ``url`` into the open file ``out`` with a progress bar; return the SHA-256."""
+@contextlib.contextmanager
+def partial_beside(target: Path) -> Iterator[Path]:
+    """A hidden, empty temporary file beside ``target`` (same folder: the rename is atomic, and
+    a crash leaves no half-written file under the real name). Renamed onto ``target``, with a
+    normal file's mode, when the block ends without an error; removed otherwise."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        yield tmp
+        umask = os.umask(0)
+        os.umask(umask)
+        tmp.chmod(0o666 & ~umask)  # mkstemp makes it owner-only
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def fetch(
+    url: str,
+    out,
+    timeout_s: float,
+    what: str = "MNIST",
+    fix: str = "place an mnist.npz in Keras' layout at the dataset's filepath by hand.",
+    error: type[RawDataError] = MnistFileError,
+) -> str:
+    """Stream ``url`` into the open file ``out`` with a progress bar; return the SHA-256. A
+    failure raises ``error`` naming the URL and ``fix``."""
     digest = hashlib.sha256()
     try:
         with urllib.request.urlopen(url, timeout=timeout_s) as response:  # noqa: S310
             total = int(response.headers.get("Content-Length") or 0) or None
-            with tqdm(total=total, unit="B", unit_scale=True, desc="Downloading MNIST") as bar:
+            with tqdm(total=total, unit="B", unit_scale=True, desc=f"Downloading {what}") as bar:
                 while chunk := response.read(1 << 20):
                     out.write(chunk)
                     digest.update(chunk)
                     bar.update(len(chunk))
     except OSError as exc:  # URLError, HTTPError and socket timeouts are all OSErrors
-        raise MnistFileError(
-            f"Could not download MNIST from {url}: {exc}. Check the network connection, or "
-            "place an mnist.npz in Keras' layout at the dataset's filepath by hand."
+        raise error(
+            f"Could not download {what} from {url}: {exc}. Check the network connection, or {fix}"
         ) from exc
     return digest.hexdigest()
 
