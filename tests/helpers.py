@@ -24,6 +24,9 @@ from wgan_pipeline.gan.wgan import WGAN
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 # The shared, bit-exact MNIST copy CI places in data/01_raw (never the only way to get data).
 SHARED_MNIST = PROJECT_ROOT.parent / "shared" / "data" / "mnist" / "mnist.npz"
+SHARED_FASHION_MNIST = PROJECT_ROOT.parent / "shared" / "data" / "fashion-mnist"
+FASHION_FILES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
+                 "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")  # fmt: skip
 
 
 def mnist_copy() -> Path:
@@ -37,13 +40,42 @@ def mnist_copy() -> Path:
     )
 
 
+def base_groups() -> dict:
+    """conf/base's parameter groups, with its ``${globals:...}`` values filled in."""
+    base = PROJECT_ROOT / "conf" / "base"
+    shared = yaml.safe_load((base / "globals.yml").read_text())
+
+    def resolve(value):
+        if isinstance(value, dict):
+            return {k: resolve(v) for k, v in value.items()}
+        if isinstance(value, str) and value.startswith("${globals:"):
+            return shared[value.removeprefix("${globals:").removesuffix("}")]
+        return value
+
+    groups = {}
+    for path in base.glob("parameters*.yml"):
+        groups |= resolve(yaml.safe_load(path.read_text()))
+    return groups
+
+
 def base_params(group: str, **overrides) -> dict:
     """conf/base's values of the parameter group ``group``, with ``overrides``."""
-    for path in (PROJECT_ROOT / "conf" / "base").glob("parameters*.yml"):
-        groups = yaml.safe_load(path.read_text())
-        if group in groups:
-            return {**groups[group], **overrides}
-    raise KeyError(f"no parameter group {group!r} in conf/base")
+    groups = base_groups()
+    if group not in groups:
+        raise KeyError(f"no parameter group {group!r} in conf/base")
+    return {**groups[group], **overrides}
+
+
+def fashion_mnist_copy() -> Path:
+    """A local folder of Fashion-MNIST's four files, or skip: the project's cache first, then
+    the shared copy."""
+    for folder in (PROJECT_ROOT / "data" / "01_raw" / "fashion-mnist", SHARED_FASHION_MNIST):
+        if all((folder / name).is_file() for name in FASHION_FILES):
+            return folder
+    pytest.skip(
+        "needs real Fashion-MNIST offline: place its four .gz files in data/01_raw/fashion-mnist/"
+        " (or ../shared/data/fashion-mnist/), as .ci/run does"
+    )
 
 
 # --- the CLI in a copy of the project -------------------------------------------------------
@@ -69,7 +101,7 @@ def kedro(project: Path, *args: str, timeout: int = 300) -> subprocess.Completed
     )  # fmt: skip
 
 
-def make_project_copy(root: Path, with_mnist: bool = True) -> Path:
+def make_project_copy(root: Path, with_mnist: bool = True, with_fashion: bool = False) -> Path:
     """pyproject.toml, conf/, src/ and an empty data/ tree, as a fresh clone has them, in git.
 
     (The code that runs is the installed package; Kedro checks that src/ is there.)
@@ -88,6 +120,9 @@ def make_project_copy(root: Path, with_mnist: bool = True) -> Path:
         (project / "data" / layer).mkdir(parents=True)
     if with_mnist:
         shutil.copy(mnist_copy(), project / "data" / "01_raw" / "mnist.npz")
+    if with_fashion:
+        shutil.copytree(fashion_mnist_copy(), project / "data" / "01_raw" / "fashion-mnist",
+                        ignore=shutil.ignore_patterns("README*"))  # fmt: skip
     git = ["git", "-c", "user.name=t", "-c", "user.email=t@t", "-C", str(project)]
     subprocess.run([*git, "init", "-q"], check=True)
     subprocess.run([*git, "add", "pyproject.toml", "conf", "src"], check=True)
@@ -113,9 +148,10 @@ def python_without_project(code: str, cwd: Path) -> str:
     return result.stdout
 
 
-def model_versions(project: Path, name: str) -> list[Path]:
-    """The saved versions of data/06_models/<name>.keras, oldest first (Kedro's timestamps)."""
-    folder = project / "data" / "06_models" / f"{name}.keras"
+def model_versions(project: Path, name: str, dataset: str = "mnist") -> list[Path]:
+    """The saved versions of data/06_models/<dataset>/<name>.keras, oldest first (Kedro's
+    timestamps)."""
+    folder = project / "data" / "06_models" / dataset / f"{name}.keras"
     return sorted(version / f"{name}.keras" for version in folder.iterdir())
 
 

@@ -41,4 +41,4 @@ def test_a_diverging_run_fails_with_epoch_step_and_value(tmp_path, monkeypatch):
     (run,) = client.search_runs([client.get_experiment_by_name("wgan_pipeline").experiment_id])
     assert run.info.status == "FAILED"
     assert run.data.tags["diverged"] == message
-    assert not (project / "data" / "06_models" / "generator.keras").exists()
+    assert not (project / "data" / "06_models" / "mnist" / "generator.keras").exists()

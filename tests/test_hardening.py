@@ -61,7 +61,7 @@ def test_a_kill_while_the_models_are_saved_loses_no_training(tmp_path):
     no partial file is a version, the final checkpoint survives, and the same command hands
     the trained networks on without training again; no MLflow run is left RUNNING."""
     project = make_project_copy(tmp_path)
-    models = project / "data" / "06_models"
+    models = project / "data" / "06_models" / "mnist"
     process = start(project, log=tmp_path / "killed.log")
     wait_for(lambda: any((models / "generator.keras").glob("*/")), process, "a generator save")
     process.send_signal(signal.SIGKILL)
@@ -202,7 +202,7 @@ def test_a_huge_steps_per_execution_is_capped_and_trains_exactly_the_epochs(trai
 def test_an_unreadable_checkpoint_is_set_aside_and_the_run_starts_fresh(trained):
     """A power cut after the rename left progress.json empty: the next run names the
     checkpoint, keeps it aside, and trains from the start instead of failing every time."""
-    checkpoints = trained / "data" / "06_models" / "checkpoints"
+    checkpoints = trained / "data" / "06_models" / "mnist" / "checkpoints"
     log = trained / "killed.log"
     process = start(trained, "--pipeline", "gan", "--params", "training.epochs=100", log=log)
     wait_for(lambda: any(checkpoints.glob("run-*/step-*/progress.json")), process, "a checkpoint")

@@ -13,14 +13,7 @@ from wgan_pipeline.params import (
 )
 from wgan_pipeline.settings import CONFIG_LOADER_ARGS
 
-from .helpers import PROJECT_ROOT
-
-
-def base_groups() -> dict:
-    groups = {}
-    for path in (PROJECT_ROOT / "conf" / "base").glob("parameters_*.yml"):
-        groups |= yaml.safe_load(path.read_text())
-    return groups
+from .helpers import PROJECT_ROOT, base_groups
 
 
 def test_base_config_and_the_schemas_agree_key_for_key():

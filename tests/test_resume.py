@@ -38,7 +38,7 @@ def start(project: Path, *args: str, log: Path) -> subprocess.Popen:
 
 def wait_for_checkpoint(project: Path, process: subprocess.Popen, step: int) -> str:
     """Block until a checkpoint of critic step >= ``step`` exists; return its name."""
-    folder = project / "data" / "06_models" / "checkpoints"
+    folder = project / "data" / "06_models" / "mnist" / "checkpoints"
     deadline = time.monotonic() + 240
     while time.monotonic() < deadline:
         names = sorted(p.name for p in folder.glob("run-*/step-*")) if folder.is_dir() else []
@@ -76,7 +76,9 @@ def test_sigkill_then_resume_ends_bit_identical_to_an_uninterrupted_run(tmp_path
     for name in ("generator", "critic"):
         uninterrupted, after_resume = model_versions(project, name)
         assert weights_hash(after_resume) == weights_hash(uninterrupted), (name, kill_at)
-    assert not list((project / "data" / "06_models" / "checkpoints").iterdir())  # finished
+    assert not list(
+        (project / "data" / "06_models" / "mnist" / "checkpoints").iterdir()
+    )  # finished
 
     client = mlflow.MlflowClient(tracking_uri=f"sqlite:///{project / 'mlflow.db'}")
     (latest, *_) = client.search_runs(
@@ -101,13 +103,17 @@ def test_sigterm_checkpoints_and_marks_the_run_killed_then_other_settings_start_
     output = " ".join(log.read_text().split())
     assert "Training stopped by SIGTERM at critic step" in output, output[-5000:]
     assert "Run the same command again to resume" in output
-    checkpoints = list((project / "data" / "06_models" / "checkpoints").glob("run-*/step-*"))
+    checkpoints = list(
+        (project / "data" / "06_models" / "mnist" / "checkpoints").glob("run-*/step-*")
+    )
     assert len(checkpoints) == 1
     client = mlflow.MlflowClient(tracking_uri=f"sqlite:///{project / 'mlflow.db'}")
     (killed,) = client.search_runs([client.get_experiment_by_name("wgan_pipeline").experiment_id])
     assert killed.info.status == "KILLED"
     assert "SIGTERM" in killed.data.tags["interrupted"]
-    assert not (project / "data" / "06_models" / "generator.keras").exists()  # nothing saved
+    assert not (
+        project / "data" / "06_models" / "mnist" / "generator.keras"
+    ).exists()  # nothing saved
 
     other = run(project, "--params", PARAMS + ",training.clip_value=0.05")
     output = " ".join((other.stdout + other.stderr).split())
@@ -115,7 +121,7 @@ def test_sigterm_checkpoints_and_marks_the_run_killed_then_other_settings_start_
     assert "Not resuming checkpoint" in output
     assert "training.clip_value 0.1 -> 0.05" in output
     assert "Resuming" not in output
-    assert not list((project / "data" / "06_models" / "checkpoints").iterdir())
+    assert not list((project / "data" / "06_models" / "mnist" / "checkpoints").iterdir())
 
 
 @pytest.mark.timeout(600)
@@ -130,12 +136,12 @@ def test_two_runs_at_once_both_finish_and_keep_their_own_outputs(tmp_path):
     for process, log in zip(processes, logs):
         assert process.wait(timeout=500) == 0, log.read_text()[-5000:]
 
-    for name in ("generator", "critic", "mnist_classifier"):
+    for name in ("generator", "critic", "classifier"):
         versions = model_versions(project, name)
         assert len(versions) == 2, name
         for version in versions:
             keras.saving.load_model(version, safe_mode=True)  # whole, loadable files
-    assert not list((project / "data" / "06_models" / "checkpoints").iterdir())
+    assert not list((project / "data" / "06_models" / "mnist" / "checkpoints").iterdir())
     assert weights_hash(model_versions(project, "generator")[0]) != weights_hash(
         model_versions(project, "generator")[1]
     )  # two seeds, two models: neither run took the other's

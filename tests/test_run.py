@@ -68,7 +68,7 @@ def test_kedro_run_judges_the_samples_against_real_and_noise(finished_run):
     assert metrics.loc["real", "fid"] < metrics.loc["noise", "fid"]
     shares = metrics[[f"share_{d}" for d in range(10)]].sum(axis=1)
     np.testing.assert_allclose(shares, 1.0, atol=1e-9)
-    assert len(model_versions(finished_run, "mnist_classifier")) == 1
+    assert len(model_versions(finished_run, "classifier")) == 1
     for picture in ("class_histogram", "wasserstein_curve", "loss_curves",
                     "latent_interpolation", "training_progress"):  # fmt: skip
         assert Image.open(reporting / f"{picture}.png").size > (100, 100), picture
@@ -186,7 +186,7 @@ def test_a_second_run_keeps_the_first_runs_models(finished_run):
         versions = model_versions(finished_run, name)
         assert len(versions) == 2, name
         assert versions[0].read_bytes() == content  # the first run's file, untouched
-    assert len(model_versions(finished_run, "mnist_classifier")) == 1  # reused, not retrained
+    assert len(model_versions(finished_run, "classifier")) == 1  # reused, not retrained
     samples = np.load(finished_run / "data" / "07_model_output" / "generated_samples.npy")
     noise = latent_noise(100, 100, "uniform", seed=1234)  # conf/test's evaluation
     for version, judged in zip(model_versions(finished_run, "generator"), (False, True)):

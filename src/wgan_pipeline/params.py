@@ -14,6 +14,24 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 MAX_SEED = 2**32 - 1  # NumPy's and Keras' seeds are 32-bit
 
+# The data sets the pipeline trains on (``data.dataset``), with their ten classes' names.
+CLASS_NAMES: dict[str, tuple[str, ...]] = {
+    "mnist": tuple(str(digit) for digit in range(10)),
+    "fashion_mnist": ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
+                      "Sneaker", "Bag", "Ankle boot"),
+}  # fmt: skip
+
+
+def model_name(role: str, dataset: str) -> str:
+    """The name a network trained on ``dataset`` carries in its .keras file
+    (``fashion_mnist_generator``), so the evaluation can refuse another data set's."""
+    return f"{dataset}_{role}"
+
+
+def trained_on(model_name_: str) -> str | None:
+    """The data set a model's name says it was trained on, or None (older or foreign names)."""
+    return next((d for d in CLASS_NAMES if model_name_.startswith(f"{d}_")), None)
+
 
 class Params(BaseModel):
     """A ``params:<group>`` schema: strict types, no unknown keys, messages that list the keys."""
@@ -36,6 +54,11 @@ class Params(BaseModel):
 class DataParams(Params):
     """``params:data``; checked by Kedro before any node runs."""
 
+    dataset: Literal["mnist", "fashion_mnist"] = Field(
+        description="The data set: its raw files, its judge (classifier) and its models' folder. "
+        "Set it in conf/<env>/globals.yml (`dataset:`; the `fashion` env does) or with "
+        "--params data.dataset=..., so the catalog's paths follow."
+    )
     max_train_images: int | None = Field(
         ge=1, description="Use only the first N training images (null: all)."
     )

@@ -15,7 +15,7 @@ from .helpers import log_tail, save_screenshot, screenshot_on_failure, static_ht
 pytestmark = pytest.mark.browser
 
 # Matched against the last part of a node's name, so `training.train_wgan` counts as train_wgan.
-MAIN_NODES = ("scale_training_images", "train_mnist_classifier", "train_wgan", "generate_samples",
+MAIN_NODES = ("scale_training_images", "train_classifier", "train_wgan", "generate_samples",
               "extract_features", "score_sets", "make_sample_grid")  # fmt: skip
 # The overview: one collapsed box per namespaced pipeline.
 PIPELINES = ("data_processing", "classifier", "training", "evaluation")

@@ -1,8 +1,9 @@
-"""RunTagsHook: the Kedro env and the git commit on the active run."""
+"""RunTagsHook: the Kedro env, the data set and the git commit on the active run."""
 
 import subprocess
 
 import mlflow
+from kedro.io import DataCatalog, MemoryDataset
 
 from wgan_pipeline.hooks import RunTagsHook
 
@@ -19,16 +20,20 @@ def test_tags_the_env_and_the_commit(tracking_uri, tmp_path):
         [*git, "rev-parse", "HEAD"], check=False, capture_output=True, text=True
     ).stdout
     (repo / "f").write_text("changed")
+    catalog = DataCatalog({"params:data": MemoryDataset({"dataset": "fashion_mnist"})})
     with mlflow.start_run() as run:
-        RunTagsHook().before_pipeline_run({"env": "test", "project_path": str(repo)}, None, None)
+        RunTagsHook().before_pipeline_run({"env": "test", "project_path": str(repo)}, None, catalog)
     tags = mlflow.MlflowClient().get_run(run.info.run_id).data.tags
     assert tags["kedro_env"] == "test"
+    assert tags["dataset"] == "fashion_mnist"
     assert tags["git_commit"] == commit.strip() and tags["git_dirty"] == "true"
 
 
 def test_outside_git_only_the_env_and_without_a_run_nothing(tracking_uri, tmp_path):
     RunTagsHook().before_pipeline_run({"env": None, "project_path": str(tmp_path)}, None, None)
     with mlflow.start_run() as run:
-        RunTagsHook().before_pipeline_run({"env": None, "project_path": str(tmp_path)}, None, None)
+        RunTagsHook().before_pipeline_run(
+            {"env": None, "project_path": str(tmp_path)}, None, DataCatalog()
+        )
     tags = mlflow.MlflowClient().get_run(run.info.run_id).data.tags
     assert tags["kedro_env"] == "local" and "git_commit" not in tags

@@ -21,12 +21,18 @@ def test_typed_groups_reach_later_hooks_as_dicts():
     recorder = Recorder()
     manager.register(recorder)
     manager.register(TypedParamsAsDictsHook())  # registered last, still runs first (tryfirst)
-    model = DataParams(max_train_images=5)
-    node_inputs = {"params:data": model, "mnist_raw": {"x": 1}}
+    model = DataParams(dataset="mnist", max_train_images=5)
+    node_inputs = {"params:data": model, "raw_images": {"x": 1}}
     hook_inputs = node_inputs.copy()  # Kedro hands the hooks a copy
     manager.hook.before_node_run(
         node=None, catalog=None, inputs=hook_inputs, is_async=False, run_id=None
     )
-    assert recorder.seen == {"params:data": {"max_train_images": 5}, "mnist_raw": {"x": 1}}
-    assert _flatten_dict({"data": recorder.seen["params:data"]}) == {"data.max_train_images": 5}
+    assert recorder.seen == {
+        "params:data": {"dataset": "mnist", "max_train_images": 5},
+        "raw_images": {"x": 1},
+    }
+    assert _flatten_dict({"data": recorder.seen["params:data"]}) == {
+        "data.dataset": "mnist",
+        "data.max_train_images": 5,
+    }
     assert node_inputs["params:data"] is model

@@ -43,14 +43,12 @@ def test_default_pipeline_is_the_four_in_order(pipelines):
     assert {"data_processing", "training", "evaluation", "classifier", "gan"} <= set(pipelines)
     params = {"params:data", "params:training", "params:training.noise", "params:evaluation"}
     assert set(pipelines["__default__"].inputs()) == {
-        "mnist_raw", "params:classifier", "training_checkpoints", *params
+        "raw_images", "params:classifier", "training_checkpoints", *params
     }  # fmt: skip
     order = [node.name for node in pipelines["__default__"].nodes]
     assert order.index("data_processing.scale_training_images") < order.index("training.train_wgan")
     assert order.index("training.train_wgan") < order.index("evaluation.generate_samples")
-    assert order.index("classifier.train_mnist_classifier") < order.index(
-        "evaluation.extract_features"
-    )
+    assert order.index("classifier.train_classifier") < order.index("evaluation.extract_features")
     # one namespace per pipeline (kedro-viz groups by it); dataset names are not prefixed
     for name in ("data_processing", "classifier", "training", "evaluation"):
         assert {node.namespace for node in pipelines[name].nodes} == {name}
@@ -59,14 +57,14 @@ def test_default_pipeline_is_the_four_in_order(pipelines):
 
 def test_gan_pipeline_reuses_the_saved_classifier(pipelines):
     gan = pipelines["gan"]
-    assert "classifier.train_mnist_classifier" not in {node.name for node in gan.nodes}
-    assert "mnist_classifier" in gan.inputs()
+    assert "classifier.train_classifier" not in {node.name for node in gan.nodes}
+    assert "classifier" in gan.inputs()
 
 
 def test_data_processing_slice(pipelines, tiny_mnist):
     out = run(
         pipelines["data_processing"],
-        {"mnist_raw": tiny_mnist, "params:data": DataParams(max_train_images=48)},
+        {"raw_images": tiny_mnist, "params:data": DataParams(dataset="mnist", max_train_images=48)},
         ["training_images"],
     )
     assert out["training_images"].shape == (48, 28, 28, 1)
@@ -78,8 +76,8 @@ def test_data_processing_and_training_slice(pipelines, tiny_mnist, tmp_path):
     out = run(
         pipelines["data_processing"] + pipelines["training"],
         {
-            "mnist_raw": tiny_mnist,
-            "params:data": DataParams(max_train_images=48),
+            "raw_images": tiny_mnist,
+            "params:data": DataParams(dataset="mnist", max_train_images=48),
             "params:training": TRAINING,
             "training_checkpoints": tmp_path,
         },  # fmt: skip
@@ -112,8 +110,8 @@ def small_generator():
 def test_evaluation_slice(pipelines, small_generator, tiny_mnist):
     inputs = {
         "generator": small_generator,
-        "mnist_classifier": build_classifier(feature_dim=8),
-        "mnist_raw": tiny_mnist,
+        "classifier": build_classifier(feature_dim=8),
+        "raw_images": tiny_mnist,
         "training_steps": pd.DataFrame(
             {"critic_step": [1, 2, 3], "epoch": [1, 1, 2], "wasserstein_estimate": [0.3, 0.2, 0.1]}
         ),
@@ -123,6 +121,7 @@ def test_evaluation_slice(pipelines, small_generator, tiny_mnist):
         ),
         "params:evaluation": EVALUATION,
         "params:training.noise": "normal",
+        "params:data": DataParams(dataset="mnist", max_train_images=None),
     }
     # evaluation_metrics is consumed (and released) inside the run: check its MLflow copy.
     outputs = ["sample_grid", "generator_mlflow_model", "evaluation_mlflow_metrics",

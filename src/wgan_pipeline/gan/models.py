@@ -99,8 +99,8 @@ def check_generator(generator: keras.Model) -> int:
     return inputs[-1]
 
 
-def build_classifier(feature_dim: int = 128) -> keras.Model:
-    """[-1, 1] image (28, 28, 1) -> probabilities of the ten digits.
+def build_classifier(feature_dim: int = 128, name: str = "mnist_classifier") -> keras.Model:
+    """[-1, 1] image (28, 28, 1) -> probabilities of the ten classes (digits, for MNIST).
 
     Conv(32, 3) -> max-pool -> Conv(64, 3) -> max-pool -> Dense(feature_dim) ReLU ("features")
     -> dropout -> Dense(10) softmax: the keras-io MNIST convnet with a small feature layer.
@@ -118,7 +118,7 @@ def build_classifier(feature_dim: int = 128) -> keras.Model:
             layers.Dropout(0.5, name="dropout_2"),
             layers.Dense(10, activation="softmax", name="probabilities"),
         ],
-        name="mnist_classifier",
+        name=name,
     )
 
 
@@ -128,7 +128,7 @@ def feature_extractor(classifier: keras.Model) -> keras.Model:
     layer_names = {layer.name for layer in classifier.layers}
     if FEATURES not in layer_names or tuple(classifier.output_shape) != (None, 10):
         raise ValueError(
-            f"The model '{classifier.name}' loaded as mnist_classifier has no '{FEATURES}' layer "
+            f"The model '{classifier.name}' loaded as the classifier has no '{FEATURES}' layer "
             f"or does not output 10 class probabilities (its output is {classifier.output_shape}):"
             " train the project's classifier with `kedro run --pipeline classifier`."
         )

@@ -39,7 +39,25 @@ class ConfigChecksHook:
         except ValueError as exc:
             raise ConfigurationError(f"{exc} Nothing was run.") from None
         check_mixed_precision(context.params.get("training"))
+        check_dataset_follows_globals(context)
         return (yield)
+
+
+def check_dataset_follows_globals(context) -> None:
+    """``data.dataset`` set in a parameters file, where the catalog cannot see it, would train
+    on one data set's files and name the models after another: refused. The catalog's paths
+    follow ``--params data.dataset=...`` or globals.yml's ``dataset``."""
+    data = context.params.get("data")
+    wanted = getattr(data, "dataset", None) or (data or {}).get("dataset")
+    runtime = (context.config_loader.runtime_params or {}).get("data") or {}
+    catalog_dataset = runtime.get("dataset") or context.config_loader["globals"].get("dataset")
+    if wanted is not None and catalog_dataset is not None and wanted != catalog_dataset:
+        raise ConfigurationError(
+            f"data.dataset is {wanted!r} in the parameters, but the catalog reads {catalog_dataset!r} "
+            "(globals.yml's `dataset`). Set the data set in conf/<env>/globals.yml "
+            "(`dataset: ...`) or with --params data.dataset=..., not in a parameters file. "
+            "Nothing was run."
+        )
 
 
 def check_mixed_precision(training) -> None:

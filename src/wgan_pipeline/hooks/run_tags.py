@@ -1,4 +1,5 @@
-"""Tag each MLflow run with what kedro-mlflow leaves out: the Kedro env and the git commit."""
+"""Tag each MLflow run with what kedro-mlflow leaves out: the Kedro env, the data set and the git
+commit."""
 
 from __future__ import annotations
 
@@ -11,14 +12,19 @@ from kedro.framework.hooks import hook_impl
 
 
 class RunTagsHook:
-    """After kedro-mlflow started the run (``trylast``): tags ``kedro_env``, ``git_commit`` and
-    ``git_dirty`` on it, so runs can be compared by configuration and code."""
+    """After kedro-mlflow started the run (``trylast``): tags ``kedro_env``, ``dataset``,
+    ``git_commit`` and ``git_dirty`` on it, so runs can be compared by configuration, data and
+    code."""
 
     @hook_impl(trylast=True)
     def before_pipeline_run(self, run_params: dict[str, Any], pipeline, catalog) -> None:
         if mlflow.active_run() is None:  # tracking switched off for this pipeline
             return
         tags = {"kedro_env": run_params.get("env") or "local"}
+        data = catalog.load("params:data") if catalog.exists("params:data") else {}
+        dataset = data.get("dataset") if isinstance(data, dict) else getattr(data, "dataset", None)
+        if dataset:
+            tags["dataset"] = dataset
         mlflow.set_tags({**tags, **git_tags(Path(run_params["project_path"]))})
 
 

@@ -57,10 +57,13 @@ class TrainingResult:
 
 
 def train(
-    training_images: np.ndarray, params: TrainingParams, checkpoint_dir: Path
+    training_images: np.ndarray,
+    params: TrainingParams,
+    checkpoint_dir: Path,
+    generator_name: str = "generator",
 ) -> TrainingResult:
     """WGAN training as ``params`` set it. Runs on a GPU when the Keras backend (TensorFlow, or
-    JAX with KERAS_BACKEND=jax) sees one.
+    JAX with KERAS_BACKEND=jax) sees one. The generator is named ``generator_name``.
 
     Checkpoints go to ``checkpoint_dir`` every epoch (and every ``checkpoint_every_steps``); a
     compatible checkpoint found there at the start is resumed; the final one is removed once
@@ -84,7 +87,12 @@ def train(
 
     dtype = "mixed_bfloat16" if params.mixed_precision else None
     wgan = WGAN(
-        build_generator(params.latent_dim, fused_upsampling=params.fused_upsampling, dtype=dtype),
+        build_generator(
+            params.latent_dim,
+            fused_upsampling=params.fused_upsampling,
+            dtype=dtype,
+            name=generator_name,
+        ),  # fmt: skip
         build_critic(dtype=dtype),
         latent_dim=params.latent_dim,
         constraint=params.constraint,

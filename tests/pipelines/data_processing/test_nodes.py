@@ -8,10 +8,12 @@ from wgan_pipeline.pipelines.data_processing.nodes import prepare_training_image
 
 
 def test_prepare_training_images_caps_and_scales(tiny_mnist):
-    out = prepare_training_images(tiny_mnist, DataParams(max_train_images=10))
+    out = prepare_training_images(tiny_mnist, DataParams(dataset="mnist", max_train_images=10))
     assert out.shape == (10, 28, 28, 1)
     np.testing.assert_array_equal(unscale_images(out), tiny_mnist["x_train"][:10])
-    assert prepare_training_images(tiny_mnist, DataParams(max_train_images=None)).shape == (
+    assert prepare_training_images(
+        tiny_mnist, DataParams(dataset="mnist", max_train_images=None)
+    ).shape == (
         64,
         28,
         28,

@@ -1,4 +1,5 @@
-"""Train the MNIST classifier that judges generated digits (no Inception weights offline)."""
+"""Train the classifier that judges generated images of its data set (no Inception weights
+offline)."""
 
 from __future__ import annotations
 
@@ -9,19 +10,22 @@ import numpy as np
 
 from wgan_pipeline.gan.images import scale_images
 from wgan_pipeline.gan.models import build_classifier
-from wgan_pipeline.params import ClassifierParams
+from wgan_pipeline.params import ClassifierParams, DataParams, model_name
 
 logger = logging.getLogger(__name__)
 
 
-def train_mnist_classifier(mnist: dict[str, np.ndarray], params: ClassifierParams) -> keras.Model:
-    """Train on MNIST's training split and log its accuracy on the test split (the evaluation
-    pipeline reports that accuracy again with every run's metrics)."""
+def train_classifier(
+    mnist: dict[str, np.ndarray], params: ClassifierParams, data: DataParams
+) -> keras.Model:
+    """Train on the data set's training split and log its accuracy on the test split (the
+    evaluation pipeline reports that accuracy again with every run's metrics). Named after the
+    data set (``fashion_mnist_classifier``), so it never judges another data set's images."""
     keras.utils.set_random_seed(params.seed)
     x_train, y_train = mnist["x_train"], mnist["y_train"]
     if params.max_train_images is not None:
         x_train, y_train = x_train[: params.max_train_images], y_train[: params.max_train_images]
-    classifier = build_classifier(params.feature_dim)
+    classifier = build_classifier(params.feature_dim, name=model_name("classifier", data.dataset))
     classifier.compile(
         optimizer=keras.optimizers.Adam(params.learning_rate),
         loss="sparse_categorical_crossentropy",
@@ -37,5 +41,5 @@ def train_mnist_classifier(mnist: dict[str, np.ndarray], params: ClassifierParam
     loss, accuracy = classifier.evaluate(
         scale_images(mnist["x_test"]), mnist["y_test"].astype("int64"), batch_size=1000, verbose=0
     )
-    logger.info("MNIST classifier: test accuracy %.4f, loss %.4f.", accuracy, loss)
+    logger.info("%s classifier: test accuracy %.4f, loss %.4f.", data.dataset, accuracy, loss)
     return classifier

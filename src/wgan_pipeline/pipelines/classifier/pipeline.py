@@ -1,16 +1,16 @@
 from kedro.pipeline import Node, Pipeline
 
-from .nodes import train_mnist_classifier
+from .nodes import train_classifier
 
 
 def create_pipeline(**kwargs) -> Pipeline:
     return Pipeline(
         [
             Node(
-                train_mnist_classifier,
-                inputs=["mnist_raw", "params:classifier"],
-                outputs="mnist_classifier",
-                name="train_mnist_classifier",
+                train_classifier,
+                inputs=["raw_images", "params:classifier", "params:data"],
+                outputs="classifier",
+                name="train_classifier",
             ),
         ],
         # Grouped under "classifier" in kedro-viz and selectable with --namespaces; dataset names

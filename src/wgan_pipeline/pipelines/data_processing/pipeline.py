@@ -8,7 +8,7 @@ def create_pipeline(**kwargs) -> Pipeline:
         [
             Node(
                 prepare_training_images,
-                inputs=["mnist_raw", "params:data"],
+                inputs=["raw_images", "params:data"],
                 outputs="training_images",
                 name="scale_training_images",
             ),

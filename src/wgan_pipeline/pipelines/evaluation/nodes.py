@@ -1,5 +1,5 @@
-"""Draw digits from the trained generator, judge them with the MNIST classifier against real
-digits (the floor) and uniform noise (the ceiling), and draw the pictures people look at."""
+"""Draw images from the trained generator, judge them with the data set's classifier against
+real images (the floor) and uniform noise (the ceiling), and draw the pictures people look at."""
 
 from __future__ import annotations
 
@@ -14,10 +14,10 @@ from PIL import Image
 from wgan_pipeline.gan.images import image_grid, latent_noise, scale_images, unscale_images
 from wgan_pipeline.gan.metrics import class_shares, frechet_distance, mnist_score, prdc
 from wgan_pipeline.gan.models import check_generator, feature_extractor, predict_in_batches
-from wgan_pipeline.params import EvaluationParams
+from wgan_pipeline.params import CLASS_NAMES, DataParams, EvaluationParams, trained_on
 
-# The image sets judged against MNIST's test set: generated digits, real training digits (the
-# floor: what a perfect generator would score) and uniform pixel noise (the ceiling).
+# The image sets judged against the data set's test set: generated images, real training images
+# (the floor: what a perfect generator would score) and uniform pixel noise (the ceiling).
 SETS = ("generated", "real", "noise")
 
 
@@ -25,12 +25,26 @@ def generate_samples(
     generator: keras.Model,
     params: EvaluationParams,
     noise_kind: Literal["uniform", "normal"],
+    data: DataParams,
 ) -> np.ndarray:
-    """``n_samples`` digits as uint8 (N, 28, 28), from noise fixed by ``params.seed``."""
+    """``n_samples`` images as uint8 (N, 28, 28), from noise fixed by ``params.seed``."""
+    check_data_set(generator, "generator", data.dataset)
     latent_dim = check_generator(generator)
     noise = latent_noise(params.n_samples, latent_dim, noise_kind, params.seed)
     images = predict_in_batches(generator, noise, params.batch_size)
     return unscale_images(images)
+
+
+def check_data_set(model: keras.Model, role: str, dataset: str) -> None:
+    """Refuse a network whose name says it was trained on another data set."""
+    other = trained_on(model.name)
+    if other is not None and other != dataset:
+        raise ValueError(
+            f"The {role} '{model.name}' was trained on {other}, but this run's data.dataset is "
+            f"{dataset}: a {role} of one data set never judges or draws for another. Run with "
+            f"the data set it was trained on (--params data.dataset={other}), or train a {role} "
+            f"on {dataset}."
+        )
 
 
 def make_sample_grid(samples: np.ndarray, params: EvaluationParams) -> Image.Image:
@@ -51,15 +65,18 @@ def extract_features(
     mnist: dict[str, np.ndarray],
     generated_samples: np.ndarray,
     params: EvaluationParams,
+    data: DataParams,
 ) -> dict[str, dict[str, np.ndarray]]:
-    """Features (the classifier's penultimate layer) and class probabilities of MNIST's test
-    set (the reference) and of every set in ``SETS``; also the test labels, for the accuracy."""
+    """Features (the classifier's penultimate layer) and class probabilities of the data set's
+    test set (the reference) and of every set in ``SETS``; also the test labels, for the
+    accuracy. A classifier of another data set is refused: its numbers would mean nothing."""
+    check_data_set(classifier, "classifier", data.dataset)
     extractor = feature_extractor(classifier)
     rng = np.random.default_rng(params.seed)
     n = params.n_reference
     if len(mnist["x_train"]) < n:
         raise ValueError(
-            f"evaluation.n_reference is {n} but MNIST has only {len(mnist['x_train'])} training "
+            f"evaluation.n_reference is {n} but {data.dataset} has only {len(mnist['x_train'])} training "
             "images: lower evaluation.n_reference."
         )
     images = {
@@ -127,8 +144,10 @@ def metrics_for_mlflow(metrics: pd.DataFrame) -> dict[str, dict[str, float]]:
     }
 
 
-def plot_class_histogram(metrics: pd.DataFrame) -> Figure:
-    """Share of each predicted digit for generated, real and noise images; 10% is uniform."""
+def plot_class_histogram(metrics: pd.DataFrame, data: DataParams) -> Figure:
+    """Share of each predicted class (by name) for generated, real and noise images; 10% is
+    uniform."""
+    names = CLASS_NAMES[data.dataset]
     figure = Figure(figsize=(7, 3.2), layout="constrained")
     axes = figure.subplots()
     width = 0.8 / len(metrics)
@@ -137,7 +156,10 @@ def plot_class_histogram(metrics: pd.DataFrame) -> Figure:
         shares = [row[f"share_{d}"] for d in digits]
         axes.bar(digits + (i - (len(metrics) - 1) / 2) * width, shares, width, label=row["set"])
     axes.axhline(0.1, color="black", linewidth=0.8, linestyle="--", label="uniform (10%)")
-    axes.set(xticks=digits, xlabel="predicted digit", ylabel="share of images")
+    axes.set(xticks=digits, xlabel=f"predicted class ({data.dataset})", ylabel="share of images")
+    axes.set_xticklabels(
+        names, rotation=30 if len(max(names, key=len)) > 2 else 0, fontsize="small"
+    )
     axes.set_title("What the classifier sees in each set")
     axes.legend(ncols=4, fontsize="small")
     return figure

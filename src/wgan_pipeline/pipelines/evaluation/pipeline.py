@@ -20,7 +20,7 @@ def create_pipeline(**kwargs) -> Pipeline:
         [
             Node(
                 generate_samples,
-                inputs=["generator", "params:evaluation", "params:training.noise"],
+                inputs=["generator", "params:evaluation", "params:training.noise", "params:data"],
                 outputs="generated_samples",
                 name="generate_samples",
             ),
@@ -32,7 +32,13 @@ def create_pipeline(**kwargs) -> Pipeline:
             ),
             Node(
                 extract_features,
-                inputs=["mnist_classifier", "mnist_raw", "generated_samples", "params:evaluation"],
+                inputs=[
+                    "classifier",
+                    "raw_images",
+                    "generated_samples",
+                    "params:evaluation",
+                    "params:data",
+                ],
                 outputs="image_features",
                 name="extract_features",
             ),
@@ -50,7 +56,7 @@ def create_pipeline(**kwargs) -> Pipeline:
             ),
             Node(
                 plot_class_histogram,
-                inputs="evaluation_metrics",
+                inputs=["evaluation_metrics", "params:data"],
                 outputs="class_histogram",
                 name="plot_class_histogram",
             ),

@@ -8,12 +8,12 @@ import keras
 import numpy as np
 import pandas as pd
 
-from wgan_pipeline.params import TrainingParams
+from wgan_pipeline.params import DataParams, TrainingParams, model_name
 from wgan_pipeline.training_run.trainer import train
 
 
 def train_wgan(
-    training_images: np.ndarray, params: TrainingParams, checkpoint_dir: Path
+    training_images: np.ndarray, params: TrainingParams, checkpoint_dir: Path, data: DataParams
 ) -> tuple[keras.Model, keras.Model, pd.DataFrame, pd.DataFrame, np.ndarray]:
     """WGAN training as ``params`` set it: by default the chapter's (clipping, RMSprop).
 
@@ -23,7 +23,9 @@ def train_wgan(
 
     Checkpoints go to ``checkpoint_dir`` every epoch (and every ``checkpoint_every_steps``); a
     compatible checkpoint found there at the start is resumed; the final one is removed once
-    every output of the run is saved (hooks/checkpoint_cleanup.py). SIGINT and SIGTERM write a checkpoint, mark the MLflow run KILLED and stop.
+    every output of the run is saved (hooks/checkpoint_cleanup.py). SIGINT and SIGTERM write a
+    checkpoint, mark the MLflow run KILLED and stop. The generator is named after the data set
+    (``mnist_generator``), so the evaluation refuses it for another data set.
     """
-    result = train(training_images, params, checkpoint_dir)
+    result = train(training_images, params, checkpoint_dir, model_name("generator", data.dataset))
     return result.generator, result.critic, result.history, result.steps, result.epoch_samples

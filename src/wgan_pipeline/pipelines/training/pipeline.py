@@ -8,7 +8,12 @@ def create_pipeline(**kwargs) -> Pipeline:
         [
             Node(
                 train_wgan,
-                inputs=["training_images", "params:training", "training_checkpoints"],
+                inputs=[
+                    "training_images",
+                    "params:training",
+                    "training_checkpoints",
+                    "params:data",
+                ],
                 outputs=[
                     "generator",
                     "critic",
