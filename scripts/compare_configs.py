@@ -2,9 +2,11 @@
 
     python scripts/compare_configs.py            # prints the Markdown table
     python scripts/compare_configs.py --images docs/images   # also copies each run's sample grid
+    python scripts/compare_configs.py --dataset fashion_mnist  # the same for Fashion-MNIST runs
 
-Per configuration (the run's ``kedro_env`` tag: ``local`` is the chapter's default, ``paper``,
-``gp``) and number of epochs it takes the latest FINISHED training run that has evaluation
+Per data set (the run's ``dataset`` tag; MNIST for runs older than it), configuration (the run's
+``kedro_env`` tag: ``local`` and ``fashion`` are the chapter's settings, ``paper``, ``gp``) and
+number of epochs it takes the latest FINISHED training run that has evaluation
 metrics, from the project's MLflow store (``mlflow.db`` at the project root), and reports the
 generated digits' metrics beside the real-data floor and the noise ceiling of the same run, and
 whether the issue's targets are met. The grids copied are those of each configuration's longest
@@ -21,10 +23,13 @@ from pathlib import Path
 import mlflow
 
 ROOT = Path(__file__).resolve().parents[1]
-CONFIGS = {"local": "chapter", "paper": "paper", "gp": "gp"}
+CONFIGS = {"local": "chapter", "fashion": "chapter", "paper": "paper", "gp": "gp"}
+ENV_DATASET = {"fashion": "fashion_mnist"}  # the data set an env sets; the others: MNIST
 
 
-def latest_runs(client: mlflow.MlflowClient) -> dict[tuple[str, int], mlflow.entities.Run]:
+def latest_runs(
+    client: mlflow.MlflowClient, dataset: str = "mnist"
+) -> dict[tuple[str, int], mlflow.entities.Run]:
     experiment = client.get_experiment_by_name("wgan_pipeline")
     if experiment is None:
         raise SystemExit("No 'wgan_pipeline' experiment in mlflow.db: run `kedro run` first.")
@@ -37,6 +42,8 @@ def latest_runs(client: mlflow.MlflowClient) -> dict[tuple[str, int], mlflow.ent
     for run in runs:
         env, metrics = run.data.tags.get("kedro_env"), run.data.metrics
         if env not in CONFIGS or not {"eval.generated.fid", "critic_loss"} <= set(metrics):
+            continue
+        if run.data.tags.get("dataset", "mnist") != dataset:
             continue
         latest.setdefault((env, int(run.data.params["training.epochs"])), run)
     order = list(CONFIGS)
@@ -51,9 +58,15 @@ def command(env: str, run: mlflow.entities.Run) -> str:
         parts.append(f"--env {env}")
     if "gan" in run.data.tags.get("pipeline_names", ""):
         parts.append("--pipeline gan")
+    params = []
+    dataset = run.data.tags.get("dataset", "mnist")
+    if dataset != ENV_DATASET.get(env, "mnist"):
+        params.append(f"data.dataset={dataset}")
     epochs = run.data.params["training.epochs"]
     if epochs != "30":  # the default
-        parts.append(f"--params training.epochs={epochs}")
+        params.append(f"training.epochs={epochs}")
+    if params:
+        parts.append("--params " + ",".join(params))
     return " ".join(parts)
 
 
@@ -71,9 +84,10 @@ def targets_met(m: dict[str, float]) -> str:
     return "all" if not missed else "misses " + ", ".join(missed)
 
 
-def table(client: mlflow.MlflowClient, runs: dict[str, mlflow.entities.Run]) -> str:
-    header = ("| config | command | training min | FID (floor / ceiling) | MNIST score | rarest / "
-              "commonest digit | precision | recall | density | coverage | targets |")  # fmt: skip
+def table(client: mlflow.MlflowClient, runs: dict[str, mlflow.entities.Run], dataset: str) -> str:
+    score, unit = ("MNIST score", "digit") if dataset == "mnist" else ("classifier score", "class")
+    header = (f"| config | command | training min | FID (floor / ceiling) | {score} | rarest / "
+              f"commonest {unit} | precision | recall | density | coverage | targets |")  # fmt: skip
     lines = [header, "|" + " --- |" * (header.count("|") - 1)]
     for (env, _), run in runs.items():
         m = run.data.metrics
@@ -89,7 +103,7 @@ def table(client: mlflow.MlflowClient, runs: dict[str, mlflow.entities.Run]) -> 
             f"| {targets_met(m)} |"
         )
     reference = next(iter(runs.values())).data.metrics  # the same judge in every run
-    for name, label in (("real", "real digits (floor)"), ("noise", "uniform noise (ceiling)")):
+    for name, label in (("real", "real images (floor)"), ("noise", "uniform noise (ceiling)")):
         m = {k.replace(f"eval.{name}.", ""): v for k, v in reference.items()}
         lines.append(
             f"| {label} | | | {m['fid']:.2f} | {m['mnist_score']:.2f} "
@@ -100,26 +114,28 @@ def table(client: mlflow.MlflowClient, runs: dict[str, mlflow.entities.Run]) -> 
     return "\n".join(lines)
 
 
-def copy_grids(client: mlflow.MlflowClient, runs: dict, folder: Path) -> None:
+def copy_grids(client: mlflow.MlflowClient, runs: dict, folder: Path, dataset: str) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     longest = {env: run for (env, _), run in runs.items()}  # sorted by epochs: the last wins
     with tempfile.TemporaryDirectory() as tmp:
         for env, run in longest.items():
             path = client.download_artifacts(run.info.run_id, "sample_grid.png", tmp)
-            shutil.copy(path, folder / f"grid_{CONFIGS[env]}.png")
+            suffix = "" if dataset == "mnist" else f"_{dataset}"
+            shutil.copy(path, folder / f"grid_{CONFIGS[env]}{suffix}.png")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--images", type=Path, help="copy each run's sample grid here")
+    parser.add_argument("--dataset", default="mnist", choices=["mnist", "fashion_mnist"])
     args = parser.parse_args()
     client = mlflow.MlflowClient(tracking_uri=f"sqlite:///{ROOT / 'mlflow.db'}")
-    runs = latest_runs(client)
+    runs = latest_runs(client, args.dataset)
     if not runs:
         raise SystemExit("No finished run with evaluation metrics yet: run `kedro run` first.")
-    print(table(client, runs))
+    print(table(client, runs, args.dataset))
     if args.images:
-        copy_grids(client, runs, args.images)
+        copy_grids(client, runs, args.images, args.dataset)
 
 
 if __name__ == "__main__":
