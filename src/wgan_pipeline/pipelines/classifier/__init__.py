@@ -1,4 +1,5 @@
-"""The judge: an MNIST classifier whose penultimate layer is the feature space of the metrics."""
+"""The judge: a classifier of the data set whose penultimate layer is the feature space of the
+metrics."""
 
 from .pipeline import create_pipeline
 

@@ -16,13 +16,13 @@ logger = logging.getLogger(__name__)
 
 
 def train_classifier(
-    mnist: dict[str, np.ndarray], params: ClassifierParams, data: DataParams
+    raw: dict[str, np.ndarray], params: ClassifierParams, data: DataParams
 ) -> keras.Model:
     """Train on the data set's training split and log its accuracy on the test split (the
     evaluation pipeline reports that accuracy again with every run's metrics). Named after the
     data set (``fashion_mnist_classifier``), so it never judges another data set's images."""
     keras.utils.set_random_seed(params.seed)
-    x_train, y_train = mnist["x_train"], mnist["y_train"]
+    x_train, y_train = raw["x_train"], raw["y_train"]
     if params.max_train_images is not None:
         x_train, y_train = x_train[: params.max_train_images], y_train[: params.max_train_images]
     classifier = build_classifier(params.feature_dim, name=model_name("classifier", data.dataset))
@@ -39,7 +39,7 @@ def train_classifier(
         verbose=2,
     )
     loss, accuracy = classifier.evaluate(
-        scale_images(mnist["x_test"]), mnist["y_test"].astype("int64"), batch_size=1000, verbose=0
+        scale_images(raw["x_test"]), raw["y_test"].astype("int64"), batch_size=1000, verbose=0
     )
     logger.info("%s classifier: test accuracy %.4f, loss %.4f.", data.dataset, accuracy, loss)
     return classifier

@@ -1,4 +1,4 @@
-"""Raw MNIST -> training images scaled to [-1, 1]."""
+"""The raw data set -> training images scaled to [-1, 1]."""
 
 from .pipeline import create_pipeline
 

@@ -62,7 +62,7 @@ def export_generator(generator: keras.Model) -> keras.Model:
 
 def extract_features(
     classifier: keras.Model,
-    mnist: dict[str, np.ndarray],
+    raw: dict[str, np.ndarray],
     generated_samples: np.ndarray,
     params: EvaluationParams,
     data: DataParams,
@@ -74,15 +74,15 @@ def extract_features(
     extractor = feature_extractor(classifier)
     rng = np.random.default_rng(params.seed)
     n = params.n_reference
-    if len(mnist["x_train"]) < n:
+    if len(raw["x_train"]) < n:
         raise ValueError(
-            f"evaluation.n_reference is {n} but {data.dataset} has only {len(mnist['x_train'])} training "
-            "images: lower evaluation.n_reference."
+            f"evaluation.n_reference is {n} but {data.dataset} has only {len(raw['x_train'])} "
+            "training images: lower evaluation.n_reference."
         )
     images = {
-        "test": mnist["x_test"],
+        "test": raw["x_test"],
         "generated": generated_samples,
-        "real": mnist["x_train"][:n],
+        "real": raw["x_train"][:n],
         "noise": rng.integers(0, 256, (n, 28, 28), dtype=np.uint8),
     }
     values, probabilities = predict_in_batches(
@@ -95,7 +95,7 @@ def extract_features(
             images, np.split(values, ends[:-1]), np.split(probabilities, ends[:-1]), strict=True
         )
     }
-    features["test"]["labels"] = mnist["y_test"]
+    features["test"]["labels"] = raw["y_test"]
     return features
 
 
