@@ -70,12 +70,12 @@ def command(env: str, run: mlflow.entities.Run) -> str:
     return " ".join(parts)
 
 
-def targets_met(m: dict[str, float]) -> str:
+def targets_met(m: dict[str, float], unit: str = "digit") -> str:
     """The issue's bar: FID within 3x the real floor, every digit 7-13%, precision >= 0.7,
     recall >= 0.5."""
     checks = {
         "FID": m["eval.generated.fid"] <= 3 * m["eval.real.fid"],
-        "digits": m["eval.generated.rarest_class_share"] >= 0.07
+        f"{unit}s": m["eval.generated.rarest_class_share"] >= 0.07
         and m["eval.generated.commonest_class_share"] <= 0.13,
         "precision": m["eval.generated.precision"] >= 0.7,
         "recall": m["eval.generated.recall"] >= 0.5,
@@ -100,7 +100,7 @@ def table(client: mlflow.MlflowClient, runs: dict[str, mlflow.entities.Run], dat
             f"{100 * m['eval.generated.commonest_class_share']:.1f}% "
             f"| {m['eval.generated.precision']:.2f} | {m['eval.generated.recall']:.2f} "
             f"| {m['eval.generated.density']:.2f} | {m['eval.generated.coverage']:.2f} "
-            f"| {targets_met(m)} |"
+            f"| {targets_met(m, unit)} |"
         )
     reference = next(iter(runs.values())).data.metrics  # the same judge in every run
     for name, label in (("real", "real images (floor)"), ("noise", "uniform noise (ceiling)")):
