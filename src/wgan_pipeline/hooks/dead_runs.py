@@ -14,6 +14,8 @@ from typing import Any
 import mlflow
 from kedro.framework.hooks import hook_impl
 
+from .interruption import run_started_since
+
 logger = logging.getLogger(__name__)
 
 
@@ -36,11 +38,10 @@ class DeadRunsHook:
     def before_pipeline_run(self, run_params, pipeline, catalog):
         before = mlflow.active_run()
         result = yield  # kedro-mlflow starts (or adopts) the run here
-        after = mlflow.active_run()
-        if self._folder is not None and after is not None:
+        if self._folder is not None and mlflow.active_run() is not None:
             close_dead_runs(self._folder)
-            if before is None or before.info.run_id != after.info.run_id:
-                self._marker = mark_live(self._folder, after.info.run_id)
+            if (run_id := run_started_since(before)) is not None:
+                self._marker = mark_live(self._folder, run_id)
         return result
 
     @hook_impl(trylast=True)  # after kedro-mlflow ended the run

@@ -69,11 +69,7 @@ class KilledOnInterruptionHook:
     def before_pipeline_run(self, run_params: dict[str, Any], pipeline, catalog):
         before = mlflow.active_run()
         result = yield  # kedro-mlflow starts (or adopts) the run here
-        after = mlflow.active_run()
-        started_here = after is not None and (
-            before is None or before.info.run_id != after.info.run_id
-        )
-        self.run_id = after.info.run_id if started_here else None
+        self.run_id = run_started_since(before)
         return result
 
     @hook_impl(trylast=True)
@@ -81,6 +77,15 @@ class KilledOnInterruptionHook:
         if self.run_id is not None and is_interruption(error):
             mlflow.MlflowClient().set_terminated(self.run_id, RunStatus.to_string(RunStatus.KILLED))
             logger.warning("MLflow run %s ended as KILLED: %s", self.run_id, error)
+
+
+def run_started_since(before) -> str | None:
+    """The id of the active MLflow run if it is not ``before`` (the run active before the
+    session: an orchestrator's), else None."""
+    after = mlflow.active_run()
+    if after is None or (before is not None and before.info.run_id == after.info.run_id):
+        return None
+    return after.info.run_id
 
 
 def is_interruption(error: BaseException | None) -> bool:
