@@ -20,6 +20,7 @@ from keras import ops
 
 from wgan_pipeline.gan.models import build_critic, build_generator
 from wgan_pipeline.gan.wgan import WGAN
+from wgan_pipeline.params import TrainingParams
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 # The shared, bit-exact MNIST copy CI places in data/01_raw (never the only way to get data).
@@ -193,6 +194,12 @@ def make_wgan(critic_lr=5e-5, generator_lr=5e-5, clip_value=0.1, n_critic=1, see
     )  # fmt: skip
     wgan.compile(keras.optimizers.RMSprop(critic_lr), keras.optimizers.RMSprop(generator_lr))
     return wgan
+
+
+def tiny_training(**overrides) -> TrainingParams:
+    """conf/base's training parameters for a few-second run: 2 epochs of batch 8."""
+    values = {"batch_size": 8, "epochs": 2, "grid_rows": 1, "latent_dim": 100}
+    return TrainingParams(**base_params("training", **values | overrides))
 
 
 def real_batch(n=BATCH, seed=0):

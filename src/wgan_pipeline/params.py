@@ -33,6 +33,18 @@ def trained_on(model_name_: str) -> str | None:
     return next((d for d in CLASS_NAMES if model_name_.startswith(f"{d}_")), None)
 
 
+def check_data_set(model: Any, role: str, dataset: str) -> None:
+    """Refuse a network whose name says it was trained on another data set."""
+    other = trained_on(model.name)
+    if other is not None and other != dataset:
+        raise ValueError(
+            f"The {role} '{model.name}' was trained on {other}, but this run's data.dataset is "
+            f"{dataset}: a {role} of one data set never judges or draws for another. Run with "
+            f"the data set it was trained on (--params data.dataset={other}), or train a {role} "
+            f"on {dataset}."
+        )
+
+
 class Params(BaseModel):
     """A ``params:<group>`` schema: strict types, no unknown keys, messages that list the keys."""
 
@@ -121,6 +133,13 @@ class TrainingParams(Params):
         description="Deterministic ops (TensorFlow's; XLA's on a GPU with JAX): a resumed run "
         "ends bit-identical.",
     )
+    ema_decay: float | None = Field(
+        ge=0,
+        lt=1,
+        description="Also keep an exponential moving average of the generator's weights, "
+        "average <- d * average + (1 - d) * weights after every generator update, judged beside "
+        "the raw generator and kept when better (null: off).",
+    )
 
 
 class EvaluationParams(Params):
@@ -145,12 +164,26 @@ class EvaluationParams(Params):
     interpolation_rows: int = Field(ge=1, description="Latent walks in the strip.")
     interpolation_steps: int = Field(ge=2, description="Images along each latent walk.")
     progress_digits: int = Field(ge=1, description="Fixed-noise digits per epoch's row.")
+    every_epochs: int | None = Field(
+        ge=1,
+        description="Judge the generator every N epochs of training (and after the last); the "
+        "one with the lowest FID is kept (null: no judging, the last is kept).",
+    )
+    judge_samples: int = Field(
+        ge=10, le=10000, description="Images from fixed noise each judging during training scores."
+    )
 
     @model_validator(mode="after")
     def _bounds_between_keys(self) -> EvaluationParams:
         """Bounds that join keys: each judged set must fill the MNIST score's splits and hold
         more images than the k of the k-NN metrics."""
         k = self.k_precision_recall
+        k_judge = max(k, self.k_density_coverage)
+        if self.judge_samples <= k_judge:
+            raise ValueError(
+                f"evaluation.judge_samples ({self.judge_samples}) must be larger than the k of "
+                f"the k-NN metrics ({k_judge}): raise judge_samples or lower the k."
+            )
         for key, n in (("n_samples", self.n_samples), ("n_reference", self.n_reference)):
             if n < self.score_splits:
                 raise ValueError(

@@ -3,30 +3,12 @@ checkpoint set aside instead of blocking every later run."""
 
 import logging
 
-import numpy as np
 import pytest
 
-from wgan_pipeline.params import TrainingParams
-from wgan_pipeline.training_run import checkpoints, run_folder
+from wgan_pipeline.training_run import checkpoints
 from wgan_pipeline.training_run.trainer import set_steps_per_call, train
 
-from ..helpers import base_params, make_wgan, real_batch
-
-
-def tiny_training(**overrides) -> TrainingParams:
-    values = {"batch_size": 8, "epochs": 2, "grid_rows": 1, "latent_dim": 100}
-    return TrainingParams(**base_params("training", **values | overrides))
-
-
-@pytest.fixture
-def images():
-    return np.concatenate([real_batch(16, seed=s) for s in range(2)])  # 32 images: 4 steps
-
-
-@pytest.fixture(autouse=True)
-def release_run_folders():
-    yield
-    run_folder.release_finished(remove=True)  # what the cleanup hook does after a run
+from ..helpers import make_wgan, tiny_training
 
 
 @pytest.mark.parametrize(("asked", "runs"), [(1, 1), (2, 2), (3, 2), (4, 4), (7, 4), (10**9, 4)])

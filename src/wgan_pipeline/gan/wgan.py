@@ -136,6 +136,22 @@ class WGAN(keras.Model):
         for weight in self.critic.trainable_weights:
             weight.assign(ops.clip(weight, -self.clip_value, self.clip_value))
 
+    def generator_ema_weights(self) -> list | None:
+        """The generator's weights (``get_weights()`` order) with each trainable one replaced by
+        its exponential moving average, which the generator's optimizer keeps when it was made
+        with ``use_ema`` (updated with every generator update); None without one."""
+        optimizer = self.generator_optimizer
+        if not optimizer.use_ema:
+            return None
+        averages = dict(
+            zip(
+                (id(v) for v in self.generator.trainable_variables),
+                optimizer._model_variables_moving_average,  # Keras keeps no public name for it
+                strict=True,
+            )
+        )
+        return [ops.convert_to_numpy(averages.get(id(v), v)) for v in self.generator.weights]
+
     def critic_steps_due(self, generator_updates):
         """Critic updates the next generator update waits for, after ``generator_updates``."""
         if self.critic_schedule == "constant":

@@ -142,6 +142,64 @@ class MlflowLiveLogger(keras.callbacks.Callback):
         mlflow.log_image(grid, artifact_file=f"{self.artifact_dir}/epoch_{step:03d}.png")
 
 
+class JudgeEpochs(keras.callbacks.Callback):
+    """Every ``every`` epochs and after the last one, the generator is judged (gan/judge.py),
+    and so is its moving average when training keeps one. Each judging is a row of
+    ``progress.judged``; the one with the lowest FID so far is ``progress.best``, its weights
+    ``progress.best_weights`` (part of the checkpoint). Logged live when an MLflow run is active:
+    ``judge.<metric>`` (``judge_ema.<metric>``) with the epoch as step, ``best_fid`` and
+    ``best_epoch``. Comes before ``Checkpoint`` in the callback list."""
+
+    def __init__(self, judge, every: int, last_epoch: int, progress: checkpoints.Progress):
+        super().__init__()
+        self.judge, self.every, self.last_epoch, self.progress = judge, every, last_epoch, progress
+
+    def on_epoch_end(self, epoch, logs=None):
+        step = epoch + 1
+        if step % self.every and step != self.last_epoch:
+            return
+        generator = self.model.generator
+        raw = generator.get_weights()
+        candidates = [("raw", raw)]
+        ema = self.model.generator_ema_weights()
+        if ema is not None:
+            candidates.append(("ema", ema))
+        for source, weights in candidates:
+            start = time.perf_counter()
+            generator.set_weights(weights)
+            row = {"epoch": step, "source": source, **self.judge(generator)}
+            row["seconds"] = time.perf_counter() - start
+            self.progress.judged.append(row)
+            best = self.progress.best
+            if best is None or row["fid"] < best["fid"]:
+                self.progress.best, self.progress.best_weights = row, weights
+            self._log(row, "judge" if source == "raw" else "judge_ema")
+        generator.set_weights(raw)
+        best = self.progress.best
+        logger.info(
+            "Epoch %d judged: FID %s; the best so far is epoch %d's %s generator, FID %.2f.",
+            step,
+            ", ".join(
+                f"{r['source']} {r['fid']:.2f}" for r in self.progress.judged[-len(candidates) :]
+            ),
+            best["epoch"],
+            best["source"],
+            best["fid"],
+        )
+        if mlflow.active_run() is not None:
+            mlflow.log_metrics({"best_fid": best["fid"], "best_epoch": best["epoch"]}, step=step)
+            mlflow.set_tag("best_generator", f"epoch {best['epoch']} ({best['source']})")
+
+    @staticmethod
+    def _log(row: dict, prefix: str) -> None:
+        if mlflow.active_run() is None:
+            return
+        metrics = {
+            f"{prefix}.{k}": float(v) for k, v in row.items() if k not in ("epoch", "source")
+        }
+        mlflow.log_metrics(metrics, step=row["epoch"])
+
+
 class Checkpoint(keras.callbacks.Callback):
     """Saves the training state after every epoch and, with ``every_steps``, every that many
     critic steps. ``progress`` is shared with the recording callbacks, which fill it."""

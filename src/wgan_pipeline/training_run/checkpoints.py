@@ -5,7 +5,9 @@ A checkpoint is a folder ``step-NNNNNNNNN-<time>`` in a run folder (run_folder.p
   WGAN's own counter, as Keras' ``save_weights`` writes them;
 - ``progress.json``: where training stands (epoch, critic step), the noise generator's state, the
   parameters and data it belongs to, the MLflow run, and the per-epoch and per-step history;
-- ``epoch_samples.npy``: the fixed-noise digits of the finished epochs.
+- ``epoch_samples.npy``: the fixed-noise digits of the finished epochs;
+- ``best_generator.npz``: the weights of the best generator judged so far (when judged), so a
+  resumed run keeps the best from before the kill.
 It is written into a ``.tmp-`` folder and renamed when complete, so a crash while writing leaves
 the previous checkpoint as the latest; older checkpoints are deleted after the rename.
 """
@@ -45,6 +47,11 @@ class Progress:
     steps: list[list[float]] = field(default_factory=list)  # [critic_step, epoch, estimate]
     samples: list[np.ndarray] = field(default_factory=list)  # one array per finished epoch
     run_id: str | None = None  # the MLflow run that wrote it
+    judged: list[dict[str, Any]] = field(default_factory=list)  # one dict per judging
+    best: dict[str, Any] | None = None  # the judged row of the best generator so far
+    best_weights: list[np.ndarray] | None = (
+        None  # its weights, in ``generator.get_weights()`` order
+    )
 
 
 def training_identity(params: dict[str, Any], images: np.ndarray) -> dict[str, Any]:
@@ -111,6 +118,8 @@ def save(directory: Path, model: keras.Model, progress: Progress, identity: dict
         start = time.perf_counter()
         model.save_weights(tmp / "state.weights.h5")
         np.save(tmp / "epoch_samples.npy", np.asarray(progress.samples, np.uint8))
+        if progress.best_weights is not None:
+            np.savez(tmp / "best_generator.npz", *progress.best_weights)
         record = {
             "critic_step": progress.critic_step,
             "noise_state": keras.ops.convert_to_numpy(model.noise_seed.state).tolist(),
@@ -118,6 +127,8 @@ def save(directory: Path, model: keras.Model, progress: Progress, identity: dict
             "run_id": progress.run_id,
             "history": progress.history,
             "steps": progress.steps,
+            "judged": progress.judged,
+            "best": progress.best,
         }
         (tmp / "progress.json").write_text(json.dumps(record))
         for written in tmp.iterdir():  # on the disk before the rename makes them the checkpoint
@@ -154,6 +165,10 @@ def restore(checkpoint: Path, model: keras.Model) -> Progress:
         model.load_weights(checkpoint / "state.weights.h5")
         model.noise_seed.state.assign(np.asarray(record["noise_state"], dtype="uint32"))
         samples = np.load(checkpoint / "epoch_samples.npy")
+        best_weights = None
+        if record.get("best") is not None:
+            with np.load(checkpoint / "best_generator.npz") as saved:
+                best_weights = [saved[f"arr_{i}"] for i in range(len(saved.files))]
     except (OSError, ValueError, KeyError) as exc:
         raise UnreadableCheckpoint(f"{checkpoint} cannot be restored ({exc})") from exc
     return Progress(
@@ -162,6 +177,9 @@ def restore(checkpoint: Path, model: keras.Model) -> Progress:
         steps=record["steps"],
         samples=list(samples),
         run_id=record["run_id"],
+        judged=record.get("judged", []),
+        best=record.get("best"),
+        best_weights=best_weights,
     )
 
 

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from wgan_pipeline.gan.images import latent_noise
+from wgan_pipeline.gan.judge import Judge
 from wgan_pipeline.gan.models import build_critic, build_generator, plain_generator
 from wgan_pipeline.gan.wgan import WGAN
 from wgan_pipeline.params import TrainingParams
@@ -25,6 +26,7 @@ from .callbacks import (
     EpochHistory,
     EpochSamples,
     EpochTimer,
+    JudgeEpochs,
     MlflowLiveLogger,
     StepHistory,
     StopOnDivergence,
@@ -38,22 +40,29 @@ from .signals import stop_cleanly_on_signals
 logger = logging.getLogger(__name__)
 
 
-def make_optimizer(params: TrainingParams) -> keras.optimizers.Optimizer:
-    """A fresh optimizer as ``params`` name it (each network needs its own instance)."""
+def make_optimizer(params: TrainingParams, ema: bool = False) -> keras.optimizers.Optimizer:
+    """A fresh optimizer as ``params`` name it (each network needs its own instance); with
+    ``ema`` it also keeps the moving average of the weights it updates (``params.ema_decay``)."""
+    average = {"use_ema": True, "ema_momentum": params.ema_decay} if ema else {}
     if params.optimizer == "adam":
-        return keras.optimizers.Adam(params.learning_rate, params.beta_1, params.beta_2)
-    return keras.optimizers.RMSprop(params.learning_rate)
+        return keras.optimizers.Adam(params.learning_rate, params.beta_1, params.beta_2, **average)
+    return keras.optimizers.RMSprop(params.learning_rate, **average)
+
+
+JUDGED = ["epoch", "source", "fid", "kept"]  # the columns of a run that judged nothing
 
 
 @dataclass(frozen=True)
 class TrainingResult:
     """What a finished training hands on."""
 
-    generator: keras.Model  # the chapter's plain architecture: loadable without this project
+    generator: keras.Model  # the kept one (lowest judged FID), in the chapter's plain architecture
+    generator_last: keras.Model  # the last epoch's raw generator
     critic: keras.Model
     history: pd.DataFrame  # per epoch: losses, Wasserstein estimate, epoch seconds
     steps: pd.DataFrame  # per critic step: its own Wasserstein estimate
     epoch_samples: np.ndarray  # uint8 (epochs, grid_rows**2, 28, 28): fixed noise, each epoch
+    judged: pd.DataFrame  # one row per judging (epoch, source raw/ema, metrics, seconds, kept)
 
 
 def train(
@@ -61,9 +70,15 @@ def train(
     params: TrainingParams,
     checkpoint_dir: Path,
     generator_name: str = "generator",
+    judge: Judge | None = None,
+    judge_every: int | None = None,
 ) -> TrainingResult:
     """WGAN training as ``params`` set it. Runs on a GPU when the Keras backend (TensorFlow, or
     JAX with KERAS_BACKEND=jax) sees one. The generator is named ``generator_name``.
+
+    With a ``judge`` and ``judge_every``, the generator (and its moving average, with
+    ``params.ema_decay``) is judged every ``judge_every`` epochs and after the last, and the
+    one with the lowest FID is the result's ``generator``; otherwise the last one is.
 
     Checkpoints go to ``checkpoint_dir`` every epoch (and every ``checkpoint_every_steps``); a
     compatible checkpoint found there at the start is resumed; the final one is removed once
@@ -105,22 +120,43 @@ def train(
     )
     wgan.compile(
         critic_optimizer=make_optimizer(params),
-        generator_optimizer=make_optimizer(params),
+        generator_optimizer=make_optimizer(params, ema=params.ema_decay is not None),
         steps_per_execution=params.steps_per_execution,
         jit_compile=params.jit_compile,
     )
     identity = checkpoints.training_identity(params.model_dump(), training_images)
     with claim(checkpoint_dir) as run_dir:
         progress = _resume_or_start(run_dir, identity, wgan, params, steps_per_epoch)
-        _fit(wgan, training_images, params, progress, run_dir, identity, steps_per_epoch)
+        judging = JudgeEpochs(judge, judge_every, params.epochs, progress) if judge else None
+        _fit(wgan, training_images, params, progress, run_dir, identity, steps_per_epoch, judging)
     # The final checkpoint stays until the outputs are saved (run_folder.release_finished).
 
     steps = pd.DataFrame(progress.steps, columns=["critic_step", "epoch", "wasserstein_estimate"])
     steps[["critic_step", "epoch"]] = steps[["critic_step", "epoch"]].astype("int64")
     # Saved as the chapter's plain architecture: loadable anywhere, no custom layer needed.
-    generator = plain_generator(wgan.generator)
+    last = plain_generator(wgan.generator)
+    kept = last
+    if progress.best_weights is not None:
+        kept = plain_generator(wgan.generator)
+        kept.set_weights(progress.best_weights)
+        logger.info(
+            "Keeping epoch %d's %s generator (judged FID %.2f); the last epoch's is saved too.",
+            progress.best["epoch"],
+            progress.best["source"],
+            progress.best["fid"],
+        )
+    judged = pd.DataFrame(progress.judged or None, columns=None if progress.judged else JUDGED)
+    if len(judged):
+        best = progress.best
+        judged["kept"] = (judged["epoch"] == best["epoch"]) & (judged["source"] == best["source"])
     return TrainingResult(
-        generator, wgan.critic, pd.DataFrame(progress.history), steps, np.stack(progress.samples)
+        kept,
+        last,
+        wgan.critic,
+        pd.DataFrame(progress.history),
+        steps,
+        np.stack(progress.samples),
+        judged,
     )
 
 
@@ -132,6 +168,7 @@ def _fit(
     run_dir: Path,
     identity: dict,
     steps_per_epoch: int,
+    judging: JudgeEpochs | None = None,
 ) -> None:
     """``fit`` from where ``progress`` stands to ``params.epochs``, recording into it."""
     fixed_noise = latent_noise(params.grid_rows**2, params.latent_dim, params.noise, params.seed)
@@ -145,6 +182,7 @@ def _fit(
         samples,
         epochs,
         MlflowLiveLogger(samples, params.grid_rows),
+        *([judging] if judging else []),
         checkpoint,  # last: saves what the others recorded
     ]
     start_epoch, skip = divmod(progress.critic_step, steps_per_epoch)

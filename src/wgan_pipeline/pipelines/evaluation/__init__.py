@@ -1,4 +1,4 @@
-"""Samples from the trained generator, a grid of them, and the generator as an MLflow model."""
+"""Samples from the trained generator judged by the classifier, and the pictures of the run."""
 
 from .pipeline import create_pipeline
 

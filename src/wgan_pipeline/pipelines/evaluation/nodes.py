@@ -11,10 +11,11 @@ import pandas as pd
 from matplotlib.figure import Figure
 from PIL import Image
 
-from wgan_pipeline.gan.images import image_grid, latent_noise, scale_images, unscale_images
+from wgan_pipeline.gan.images import image_grid, latent_noise, scale_images
+from wgan_pipeline.gan.judge import draw_digits
 from wgan_pipeline.gan.metrics import class_shares, frechet_distance, mnist_score, prdc
 from wgan_pipeline.gan.models import check_generator, feature_extractor, predict_in_batches
-from wgan_pipeline.params import CLASS_NAMES, DataParams, EvaluationParams, trained_on
+from wgan_pipeline.params import CLASS_NAMES, DataParams, EvaluationParams, check_data_set
 
 # The image sets judged against the data set's test set: generated images, real training images
 # (the floor: what a perfect generator would score) and uniform pixel noise (the ceiling).
@@ -29,35 +30,13 @@ def generate_samples(
 ) -> np.ndarray:
     """``n_samples`` images as uint8 (N, 28, 28), from noise fixed by ``params.seed``."""
     check_data_set(generator, "generator", data.dataset)
-    latent_dim = check_generator(generator)
-    noise = latent_noise(params.n_samples, latent_dim, noise_kind, params.seed)
-    images = predict_in_batches(generator, noise, params.batch_size)
-    return unscale_images(images)
-
-
-def check_data_set(model: keras.Model, role: str, dataset: str) -> None:
-    """Refuse a network whose name says it was trained on another data set."""
-    other = trained_on(model.name)
-    if other is not None and other != dataset:
-        raise ValueError(
-            f"The {role} '{model.name}' was trained on {other}, but this run's data.dataset is "
-            f"{dataset}: a {role} of one data set never judges or draws for another. Run with "
-            f"the data set it was trained on (--params data.dataset={other}), or train a {role} "
-            f"on {dataset}."
-        )
+    return draw_digits(generator, params.n_samples, noise_kind, params.seed, params.batch_size)
 
 
 def make_sample_grid(samples: np.ndarray, params: EvaluationParams) -> Image.Image:
     """The first grid_rows**2 samples as one greyscale image, magnified by grid_scale."""
     grid = image_grid(samples[: params.grid_rows**2], rows=params.grid_rows)
     return _magnified(grid, params.grid_scale)
-
-
-def export_generator(generator: keras.Model) -> keras.Model:
-    """The trained generator, handed on unchanged: the catalog entry it goes to logs it to
-    MLflow as a model (tensorflow flavor, with signature and input example) that can be served
-    or loaded with ``mlflow.tensorflow`` or ``mlflow.pyfunc``."""
-    return generator
 
 
 def extract_features(
@@ -180,6 +159,60 @@ def plot_wasserstein_curve(steps: pd.DataFrame, params: EvaluationParams) -> Fig
     axes.set(xlabel="critic step", ylabel="mean D(real) - mean D(fake)")
     axes.set_title("Wasserstein estimate during training")
     axes.legend(fontsize="small")
+    return figure
+
+
+def plot_judge_curve(judge_history: pd.DataFrame, history: pd.DataFrame) -> Figure:
+    """FID per judged epoch (the raw generator and, when there is one, its moving average), the
+    kept one marked, beside the critic's per-epoch Wasserstein estimate: does the estimate the
+    critic trains on track the quality the judge sees?"""
+    figure = Figure(figsize=(7, 3.2), layout="constrained")
+    axes = figure.subplots()
+    estimate = axes.twinx()
+    estimate.plot(
+        history["epoch"],
+        history["wasserstein_estimate"],
+        color="tab:grey",
+        alpha=0.7,
+        linewidth=1,
+        label="Wasserstein estimate (right)",
+    )
+    estimate.set_ylabel("epoch mean of D(real) - D(fake)")
+    for source, colour in (("raw", "tab:blue"), ("ema", "tab:orange")):
+        rows = judge_history[judge_history["source"] == source]
+        if len(rows):
+            axes.plot(
+                rows["epoch"],
+                rows["fid"],
+                marker="o",
+                markersize=3,
+                color=colour,
+                label=f"FID, {source} generator",
+            )
+    kept = judge_history[judge_history["kept"].astype(bool)] if len(judge_history) else []
+    if len(kept):
+        epoch, fid = int(kept["epoch"].iloc[0]), float(kept["fid"].iloc[0])
+        axes.plot(
+            [epoch],
+            [fid],
+            marker="*",
+            markersize=14,
+            color="tab:red",
+            linestyle="none",
+            label=f"kept: epoch {epoch} ({kept['source'].iloc[0]}), FID {fid:.1f}",
+        )
+    else:
+        axes.text(
+            0.5,
+            0.5,
+            "not judged during training (evaluation.every_epochs: null)",
+            transform=axes.transAxes,
+            ha="center",
+        )
+    axes.set(xlabel="epoch", ylabel="FID (lower is better)")
+    axes.set_title("The judge's FID during training, beside the critic's estimate")
+    lines = axes.get_legend_handles_labels()[0] + estimate.get_legend_handles_labels()[0]
+    axes.legend(handles=lines, fontsize="small")
     return figure
 
 

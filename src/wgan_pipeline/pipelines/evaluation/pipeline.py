@@ -1,7 +1,6 @@
 from kedro.pipeline import Node, Pipeline
 
 from .nodes import (
-    export_generator,
     extract_features,
     generate_samples,
     interpolate_latent,
@@ -9,6 +8,7 @@ from .nodes import (
     make_sample_grid,
     metrics_for_mlflow,
     plot_class_histogram,
+    plot_judge_curve,
     plot_losses,
     plot_wasserstein_curve,
     score_sets,
@@ -85,10 +85,10 @@ def create_pipeline(**kwargs) -> Pipeline:
                 name="make_progress_strip",
             ),
             Node(
-                export_generator,
-                inputs="generator",
-                outputs="generator_mlflow_model",
-                name="export_generator",
+                plot_judge_curve,
+                inputs=["judge_history", "training_history"],
+                outputs="judge_curve",
+                name="plot_judge_curve",
             ),
         ],
         # Grouped under "evaluation" in kedro-viz and selectable with --namespaces; dataset names

@@ -8,24 +8,76 @@ import keras
 import numpy as np
 import pandas as pd
 
-from wgan_pipeline.params import DataParams, TrainingParams, model_name
+from wgan_pipeline.gan.judge import Judge
+from wgan_pipeline.params import (
+    DataParams,
+    EvaluationParams,
+    TrainingParams,
+    check_data_set,
+    model_name,
+)
 from wgan_pipeline.training_run.trainer import train
 
 
 def train_wgan(
-    training_images: np.ndarray, params: TrainingParams, checkpoint_dir: Path, data: DataParams
-) -> tuple[keras.Model, keras.Model, pd.DataFrame, pd.DataFrame, np.ndarray]:
+    training_images: np.ndarray,
+    params: TrainingParams,
+    checkpoint_dir: Path,
+    data: DataParams,
+    classifier: keras.Model,
+    raw: dict[str, np.ndarray],
+    evaluation: EvaluationParams,
+) -> tuple[
+    keras.Model, keras.Model, keras.Model, pd.DataFrame, pd.DataFrame, np.ndarray, pd.DataFrame
+]:
     """WGAN training as ``params`` set it: by default the chapter's (clipping, RMSprop).
 
-    Returns the trained generator, the critic, a per-epoch history (critic loss, generator loss,
-    Wasserstein estimate, epoch seconds), a per-critic-step Wasserstein estimate and the
-    fixed-noise samples after every epoch (uint8, (epochs, grid_rows**2, 28, 28)).
+    Every ``evaluation.every_epochs`` epochs (and after the last) the generator is judged by
+    ``classifier`` on ``evaluation.judge_samples`` images from fixed noise against the test set
+    (and so is its moving average, with ``training.ema_decay``); the one with the lowest FID is
+    the returned generator. With ``every_epochs`` null the last one is.
+
+    Returns the kept generator, the last epoch's, the critic, a per-epoch history (critic loss,
+    generator loss, Wasserstein estimate, epoch seconds), a per-critic-step Wasserstein
+    estimate, the fixed-noise samples after every epoch (uint8, (epochs, grid_rows**2, 28, 28))
+    and the judgings (one row per epoch and source, ``kept`` marking the kept one).
 
     Checkpoints go to ``checkpoint_dir`` every epoch (and every ``checkpoint_every_steps``); a
-    compatible checkpoint found there at the start is resumed; the final one is removed once
-    every output of the run is saved (hooks/checkpoint_cleanup.py). SIGINT and SIGTERM write a
-    checkpoint, mark the MLflow run KILLED and stop. The generator is named after the data set
-    (``mnist_generator``), so the evaluation refuses it for another data set.
+    compatible checkpoint found there at the start is resumed, with the best generator so far;
+    the final one is removed once every output of the run is saved
+    (hooks/checkpoint_cleanup.py). SIGINT and SIGTERM write a checkpoint, mark the MLflow run
+    KILLED and stop. The generators are named after the data set (``mnist_generator``), so the
+    evaluation refuses them for another data set.
     """
-    result = train(training_images, params, checkpoint_dir, model_name("generator", data.dataset))
-    return result.generator, result.critic, result.history, result.steps, result.epoch_samples
+    judge = None
+    if evaluation.every_epochs is not None:
+        check_data_set(classifier, "classifier", data.dataset)
+        judge = Judge(
+            classifier,
+            raw["x_test"],
+            n=evaluation.judge_samples,
+            latent_dim=params.latent_dim,
+            noise=params.noise,
+            seed=evaluation.seed,
+            batch_size=evaluation.batch_size,
+            k_precision_recall=evaluation.k_precision_recall,
+            k_density_coverage=evaluation.k_density_coverage,
+            score_splits=evaluation.score_splits,
+        )
+    result = train(
+        training_images,
+        params,
+        checkpoint_dir,
+        model_name("generator", data.dataset),
+        judge=judge,
+        judge_every=evaluation.every_epochs,
+    )
+    return (
+        result.generator,
+        result.generator_last,
+        result.critic,
+        result.history,
+        result.steps,
+        result.epoch_samples,
+        result.judged,
+    )

@@ -13,13 +13,18 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "params:training",
                     "training_checkpoints",
                     "params:data",
+                    "classifier",  # the judge of the evaluation, also judging while it trains
+                    "raw_images",
+                    "params:evaluation",
                 ],
                 outputs=[
                     "generator",
+                    "generator_last",
                     "critic",
                     "training_history",
                     "training_steps",
                     "epoch_samples",
+                    "judge_history",
                 ],
                 name="train_wgan",
             ),

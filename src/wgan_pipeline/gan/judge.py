@@ -1,0 +1,111 @@
+"""The judge: a generator's digits scored by the data set's classifier against its test set, on
+a fixed set of noise vectors, so the same generator always gets the same numbers and two epochs
+(or two runs) under the same judge can be compared.
+
+Training calls it every few epochs (the best epoch is kept); the final evaluation computes the
+same metrics on more samples (pipelines/evaluation). Numbers from two different classifiers are
+not comparable, so a judge has an ``identity``: a hash of its classifier's weights.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Literal
+
+import keras
+import numpy as np
+
+from .images import latent_noise, scale_images, unscale_images
+from .metrics import class_shares, frechet_distance, mnist_score, prdc
+from .models import check_generator, feature_extractor, predict_in_batches
+
+
+def classifier_identity(classifier: keras.Model) -> str:
+    """A short hash of ``classifier``'s weights: two judges with the same identity give the same
+    numbers for the same images."""
+    digest = hashlib.sha256()
+    for weight in classifier.get_weights():
+        digest.update(str(weight.shape).encode())
+        digest.update(np.ascontiguousarray(weight, dtype=np.float32).tobytes())
+    return digest.hexdigest()[:16]
+
+
+def draw_digits(
+    generator: keras.Model,
+    n: int,
+    noise: Literal["uniform", "normal"],
+    seed: int,
+    batch_size: int = 500,
+) -> np.ndarray:
+    """``n`` of ``generator``'s images as uint8 pixels (n, 28, 28), from noise fixed by ``seed``:
+    the same generator always draws the same digits."""
+    latent_dim = check_generator(generator)
+    images = predict_in_batches(generator, latent_noise(n, latent_dim, noise, seed), batch_size)
+    return unscale_images(images)
+
+
+class Judge:
+    """Scores a generator on ``n`` images drawn from fixed noise (seed ``seed``).
+
+    FID is against the features of all of ``test_images``; precision, recall, density and
+    coverage against a fixed random ``n`` of them (k-NN balls cost the square of the count);
+    the MNIST score and the ten class shares come from the classifier's probabilities. The
+    generated images go through uint8 pixels first, exactly as the saved samples do.
+    """
+
+    def __init__(
+        self,
+        classifier: keras.Model,
+        test_images: np.ndarray,
+        *,
+        n: int,
+        latent_dim: int,
+        noise: Literal["uniform", "normal"],
+        seed: int,
+        batch_size: int = 500,
+        k_precision_recall: int = 3,
+        k_density_coverage: int = 5,
+        score_splits: int = 10,
+    ):
+        self.extractor = feature_extractor(classifier)
+        self.identity = classifier_identity(classifier)
+        self.batch_size = batch_size
+        self.k = (k_precision_recall, k_density_coverage)
+        self.score_splits = score_splits
+        self.noise = latent_noise(n, latent_dim, noise, seed)
+        self.reference, _ = self._features(scale_images(test_images))
+        pick = np.random.default_rng(seed).permutation(len(test_images))[:n]
+        self.manifold_reference = self.reference[np.sort(pick)]
+
+    def _features(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return predict_in_batches(self.extractor, images, self.batch_size)
+
+    def images(self, generator: keras.Model) -> np.ndarray:
+        """The generator's uint8 images (n, 28, 28) from the judge's noise."""
+        if check_generator(generator) != self.noise.shape[1]:
+            raise ValueError(
+                f"The generator '{generator.name}' takes noise of size {generator.input_shape[-1]}"
+                f", the judge's is {self.noise.shape[1]}: judge it with its own latent_dim."
+            )
+        return unscale_images(predict_in_batches(generator, self.noise, self.batch_size))
+
+    def __call__(self, generator: keras.Model) -> dict[str, float]:
+        """fid, mnist_score, precision, recall, density, coverage, rarest/commonest class share
+        and share_0 ... share_9 of ``generator``'s images."""
+        features, probabilities = self._features(scale_images(self.images(generator)))
+        shares = class_shares(probabilities)
+        score, _ = mnist_score(probabilities, splits=min(self.score_splits, len(features)))
+        k_pr, k_dc = self.k
+        return {
+            "fid": frechet_distance(self.reference, features),
+            "mnist_score": score,
+            **prdc(
+                self.manifold_reference,
+                features,
+                k_precision_recall=k_pr,
+                k_density_coverage=k_dc,
+            ),
+            "rarest_class_share": float(shares.min()),
+            "commonest_class_share": float(shares.max()),
+            **{f"share_{digit}": float(share) for digit, share in enumerate(shares)},
+        }
