@@ -22,7 +22,12 @@ from PIL import Image
 from .helpers import PROJECT_ROOT, kedro, make_project_copy
 
 NOTEBOOK = PROJECT_ROOT / "notebooks" / "explore_wgan.ipynb"
-FIGURES = ("digits", "interpolation", "curves")  # tags of the cells that draw one figure each
+FIGURES = (
+    "digits",
+    "interpolation",
+    "curves",
+    "champion",
+)  # tags of the cells that draw one figure each
 
 # Appended to the executed copy only: what the notebook's kernel ended up with.
 PROBE = """
@@ -134,3 +139,11 @@ def test_notebook_draws_each_figure(executed, tag):
     image = Image.open(io.BytesIO(base64.b64decode(images[0])))
     assert image.width >= 300 and image.height >= 200
     assert np.unique(np.asarray(image.convert("L"))).size > 10  # drawn, not blank
+
+
+@pytest.mark.e2e
+@pytest.mark.timeout(600)
+def test_notebook_loads_the_champion_from_the_registry(executed):
+    _, notebook = executed
+    texts = [o.data.get("text/markdown", "") for o in tagged(notebook, "champion").outputs]
+    assert any("`models:/wgan-generator@champion` is version 1" in text for text in texts)

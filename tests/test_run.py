@@ -104,14 +104,29 @@ def test_kedro_run_is_one_finished_mlflow_run(finished_run):
     epochs = {a.path for a in client.list_artifacts(run.info.run_id, "samples")}
     assert epochs == {"samples/epoch_001.png", "samples/epoch_002.png"}
 
-    (model,) = client.search_logged_models([experiment.experiment_id])
-    assert model.name == "generator" and model.source_run_id == run.info.run_id
+    # Judged after each epoch by the evaluation's classifier; the best kept and registered.
+    fids = client.get_metric_history(run.info.run_id, "judge.fid")
+    assert [m.step for m in fids] == [1, 2] and all(np.isfinite(m.value) for m in fids)
+    best = min(fids, key=lambda m: m.value)
+    assert run.data.metrics["best_epoch"] == best.step
+    assert {"judge_history.csv", "judge_curve.png"} <= artifacts
+    models = {m.name: m for m in client.search_logged_models([experiment.experiment_id])}
+    assert set(models) == {"generator", "generator_last"}
+    assert models["generator"].source_run_id == run.info.run_id
+    assert models["generator"].tags["epoch"] == str(best.step)
+    assert models["generator_last"].tags["epoch"] == "2"
     mlmodel = mlflow.models.Model.load(
-        mlflow.artifacts.download_artifacts(f"{model.artifact_location}/MLmodel")
+        mlflow.artifacts.download_artifacts(f"{models['generator'].artifact_location}/MLmodel")
     )
     (noise,), (images,) = mlmodel.signature.inputs.inputs, mlmodel.signature.outputs.inputs
-    assert noise.shape == (-1, 100) and images.shape == (-1, 28, 28, 1)
+    assert noise.shape == (-1, 100) and images.shape == (-1, 28, 28)
+    assert (noise.type, images.type) == (np.dtype("float32"), np.dtype("uint8"))
     assert mlmodel.saved_input_example_info is not None
+    champion = client.get_model_version_by_alias("wgan-generator", "champion")
+    assert champion.run_id == run.info.run_id and champion.tags["epoch"] == str(best.step)
+    assert champion.tags["fid"] == str(run.data.metrics["eval.generated.fid"])
+    assert len(champion.tags["judge"]) == 16 and champion.tags["judge_samples"] == "100"
+    assert run.data.tags["champion"].startswith("No champion yet")
 
 
 def test_mlflow_store_is_at_the_project_root(finished_run):
@@ -178,7 +193,7 @@ def test_a_second_run_keeps_the_first_runs_models(finished_run):
     classifier) adds a version beside the first run's and never overwrites it; its evaluation
     judges the new generator, the latest version."""
     first = {name: model_versions(finished_run, name)[0].read_bytes()
-             for name in ("generator", "critic")}  # fmt: skip
+             for name in ("generator", "generator_last", "critic")}  # fmt: skip
     result = kedro(finished_run, "run", "--env", "test", "--pipeline", "gan",
                    "--params", "training.seed=1")  # fmt: skip
     assert result.returncode == 0, (result.stdout + result.stderr)[-5000:]

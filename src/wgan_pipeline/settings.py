@@ -4,7 +4,6 @@ See https://docs.kedro.org/en/stable/configure/configuration_basics/ for what ca
 """
 
 import warnings
-from importlib.metadata import version
 from pathlib import Path
 
 from kedro.config import OmegaConfigLoader
@@ -61,7 +60,6 @@ CONFIG_LOADER_ARGS = {
     "config_patterns": {"mlflow": ["mlflow*", "mlflow*/**", "**/mlflow*"]},
     "custom_resolvers": {
         "project_root": _project_root,
-        "pkg_version": version,  # ${pkg_version:keras} -> "3.15.1", for pinned requirements
         "km.random_name": resolve_random_name,
     },
 }

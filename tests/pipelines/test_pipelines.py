@@ -19,7 +19,7 @@ TRAINING = TrainingParams(
 )
 EVALUATION = EvaluationParams(**base_params("evaluation",
     n_samples=30, grid_rows=3, batch_size=10, n_reference=20, interpolation_rows=2,
-    interpolation_steps=3, progress_digits=2, curve_window=3,
+    interpolation_steps=3, progress_digits=2, curve_window=3, judge_samples=30,
 ))  # fmt: skip
 
 
@@ -43,15 +43,19 @@ def test_default_pipeline_is_the_four_in_order(pipelines):
     assert {"data_processing", "training", "evaluation", "classifier", "gan"} <= set(pipelines)
     params = {"params:data", "params:training", "params:training.noise", "params:evaluation"}
     assert set(pipelines["__default__"].inputs()) == {
-        "raw_images", "params:classifier", "training_checkpoints", *params
+        "raw_images", "params:classifier", "training_checkpoints", "champion", *params
     }  # fmt: skip
     order = [node.name for node in pipelines["__default__"].nodes]
+    # the judge is trained first: training is judged by the classifier of the evaluation
+    assert order.index("classifier.train_classifier") < order.index("training.train_wgan")
+    assert order.index("evaluation.score_sets") < order.index("release.release_kept")
     assert order.index("data_processing.scale_training_images") < order.index("training.train_wgan")
     assert order.index("training.train_wgan") < order.index("evaluation.generate_samples")
     assert order.index("classifier.train_classifier") < order.index("evaluation.extract_features")
     # one namespace per pipeline (kedro-viz groups by it); dataset names are not prefixed
-    for name in ("data_processing", "classifier", "training", "evaluation"):
+    for name in ("data_processing", "classifier", "training"):
         assert {node.namespace for node in pipelines[name].nodes} == {name}
+    assert {node.namespace for node in pipelines["evaluation"].nodes} == {"evaluation", "release"}
     assert "generator" in pipelines["training"].outputs()
 
 
@@ -80,9 +84,15 @@ def test_data_processing_and_training_slice(pipelines, tiny_mnist, tmp_path):
             "params:data": DataParams(dataset="mnist", max_train_images=48),
             "params:training": TRAINING,
             "training_checkpoints": tmp_path,
+            "classifier": build_classifier(feature_dim=8),
+            "params:evaluation": EVALUATION,
         },  # fmt: skip
-        ["generator", "critic", "training_history", "training_steps", "epoch_samples"],
-    )
+        ["generator", "generator_last", "critic", "training_history", "training_steps",
+         "epoch_samples", "judge_history"],
+    )  # fmt: skip
+    judged = out["judge_history"]  # judged after each of the 2 epochs, the best one kept
+    assert list(judged["epoch"]) == [1, 2] and judged["kept"].sum() == 1
+    assert judged.loc[judged["kept"], "fid"].iloc[0] == judged["fid"].min()
     assert isinstance(out["generator"], keras.Model) and isinstance(out["critic"], keras.Model)
     assert max(np.abs(w).max() for w in out["critic"].get_weights()) <= np.float32(0.05)
     history: pd.DataFrame = out["training_history"]
@@ -117,19 +127,27 @@ def test_evaluation_slice(pipelines, small_generator, tiny_mnist):
         ),
         "epoch_samples": np.zeros((2, 4, 28, 28), np.uint8),
         "training_history": pd.DataFrame(
-            {"epoch": [1, 2], "critic_loss": [-0.3, -0.2], "generator_loss": [0.1, 0.2]}
+            {
+                "epoch": [1, 2],
+                "critic_loss": [-0.3, -0.2],
+                "generator_loss": [0.1, 0.2],
+                "wasserstein_estimate": [0.3, 0.2],
+            }
         ),
         "params:evaluation": EVALUATION,
         "params:training.noise": "normal",
         "params:data": DataParams(dataset="mnist", max_train_images=None),
+        "judge_history": pd.DataFrame(
+            {"epoch": [1, 2], "source": ["raw", "raw"], "fid": [90.0, 80.0], "kept": [False, True]}
+        ),
     }
+    evaluation = pipelines["evaluation"].only_nodes_with_namespaces(["evaluation"])
     # evaluation_metrics is consumed (and released) inside the run: check its MLflow copy.
-    outputs = ["sample_grid", "generator_mlflow_model", "evaluation_mlflow_metrics",
+    outputs = ["sample_grid", "judge_curve", "evaluation_mlflow_metrics",
                "class_histogram", "wasserstein_curve", "latent_interpolation",
                "training_progress", "loss_curves"]  # fmt: skip
-    out = run(pipelines["evaluation"], inputs, outputs)
+    out = run(evaluation, inputs, outputs)
     assert out["sample_grid"].size == ((3 * 30 + 2) * 2,) * 2
-    assert out["generator_mlflow_model"] is small_generator
     metrics = out["evaluation_mlflow_metrics"]
     images = {name: metrics[f"{name}.images"]["value"] for name in ("generated", "real", "noise")}
     assert images == {"generated": 30, "real": 20, "noise": 20}
@@ -137,9 +155,9 @@ def test_evaluation_slice(pipelines, small_generator, tiny_mnist):
         assert np.isfinite(metrics[f"generated.{name}"]["value"])
     assert out["latent_interpolation"].size == ((3 * 30 + 2) * 2, (2 * 30 + 2) * 2)
     assert out["training_progress"].size == ((2 * 30 + 2) * 2,) * 2
-    figures = ("class_histogram", "wasserstein_curve", "loss_curves")
+    figures = ("class_histogram", "wasserstein_curve", "loss_curves", "judge_curve")
     assert {type(out[name]).__name__ for name in figures} == {"Figure"}
 
-    samples = run(pipelines["evaluation"].only_nodes("evaluation.generate_samples"), inputs,
+    samples = run(evaluation.only_nodes("evaluation.generate_samples"), inputs,
                   ["generated_samples"])["generated_samples"]  # fmt: skip
     assert samples.shape == (30, 28, 28) and samples.dtype == np.uint8

@@ -1,19 +1,19 @@
 """Project-local Kedro datasets, for the formats no kedro-datasets class reads."""
 
 from .directory import DirectoryDataset
-from .generator_model import GeneratorModelTrackingDataset
 from .idx_gz import IdxGzDataset
 from .keras_model import KerasModelDataset
 from .labelled_images import LabelledImagesDataset
+from .mlflow_generator import MlflowGeneratorDataset
 from .mnist_npz import MnistNpzDataset
 from .numpy_dataset import NpyDataset
 
 __all__ = [
     "DirectoryDataset",
-    "GeneratorModelTrackingDataset",
     "IdxGzDataset",
     "KerasModelDataset",
     "LabelledImagesDataset",
+    "MlflowGeneratorDataset",
     "MnistNpzDataset",
     "NpyDataset",
 ]

@@ -1,0 +1,56 @@
+from kedro.pipeline import Node, Pipeline
+
+from .nodes import describe_kept, describe_last, judge_champion, release_kept, release_last
+
+
+def create_pipeline(**kwargs) -> Pipeline:
+    return Pipeline(
+        [
+            Node(
+                describe_kept,
+                inputs=[
+                    "evaluation_metrics",
+                    "judge_history",
+                    "classifier",
+                    "params:evaluation",
+                    "params:training",
+                    "params:data",
+                ],
+                outputs="kept_tags",
+                name="describe_kept",
+            ),
+            Node(
+                judge_champion,
+                inputs=[
+                    "champion",
+                    "kept_tags",
+                    "classifier",
+                    "image_features",
+                    "params:evaluation",
+                    "params:data",
+                ],
+                outputs="champion_judged",
+                name="judge_champion",
+            ),
+            Node(
+                release_kept,
+                inputs=["generator", "kept_tags", "champion_judged"],
+                outputs="generator_release",
+                name="release_kept",
+            ),
+            Node(
+                describe_last,
+                inputs=["judge_history", "params:training"],
+                outputs="last_tags",
+                name="describe_last",
+            ),
+            Node(
+                release_last,
+                inputs=["generator_last", "last_tags"],
+                outputs="generator_last_release",
+                name="release_last",
+            ),
+        ],
+        namespace="release",
+        prefix_datasets_with_namespace=False,
+    )

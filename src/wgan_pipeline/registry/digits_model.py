@@ -1,0 +1,59 @@
+"""A generator as an MLflow model: noise vectors in, digits out (uint8 pixels, (n, 28, 28)).
+
+MLflow logs this file itself ("models from code") beside the generator's ``.keras`` file and runs
+it wherever the model is loaded or served (``mlflow.pyfunc.load_model``, ``mlflow models
+serve``), so it needs Keras, NumPy and MLflow only, not this project. A request MLflow's schema
+check lets through but that cannot be answered (too many images, values that are not finite)
+is refused with an ``INVALID_PARAMETER_VALUE`` error, which the scoring server answers with a
+400 and the message.
+"""
+
+from __future__ import annotations
+
+import keras
+import mlflow
+import numpy as np
+from mlflow.exceptions import MlflowException
+from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
+
+MAX_IMAGES = 1000  # images per request: 1,000 digits are 0.8 MB of pixels and ~1 s on a CPU
+BATCH = 500
+
+
+def _refuse(message: str) -> MlflowException:
+    return MlflowException(message, error_code=INVALID_PARAMETER_VALUE)
+
+
+class GeneratorDigits(mlflow.pyfunc.PythonModel):
+    """The ``generator`` artifact (a plain Keras file) drawing one image per noise vector."""
+
+    def load_context(self, context) -> None:
+        self.generator = keras.saving.load_model(context.artifacts["generator"], compile=False)
+        self.latent_dim = int(self.generator.input_shape[-1])
+
+    def predict(self, context, model_input: np.ndarray, params=None) -> np.ndarray:
+        noise = np.asarray(model_input)
+        if noise.ndim != 2 or noise.shape[1] != self.latent_dim:
+            raise _refuse(
+                f"Expected a batch of noise vectors of shape (n, {self.latent_dim}), got "
+                f"{noise.shape}: send one row of {self.latent_dim} numbers per image."
+            )
+        if not np.issubdtype(noise.dtype, np.number):
+            raise _refuse(f"Expected numbers, got {noise.dtype}: send float32 noise.")
+        if len(noise) > MAX_IMAGES:
+            raise _refuse(
+                f"{len(noise)} images asked for, at most {MAX_IMAGES} per request: split the batch."
+            )
+        noise = noise.astype(np.float32)
+        if not np.isfinite(noise).all():
+            raise _refuse("The noise holds NaN or infinite values: send finite numbers.")
+        images = [
+            keras.ops.convert_to_numpy(self.generator(noise[i : i + BATCH], training=False))
+            for i in range(0, len(noise), BATCH)
+        ]
+        images = np.concatenate(images) if images else np.zeros((0, 28, 28, 1), np.float32)
+        pixels = np.clip(np.rint(images * 127.5 + 127.5), 0, 255)  # as the project's samples
+        return pixels.astype(np.uint8).reshape(len(noise), *images.shape[1:3])
+
+
+mlflow.models.set_model(GeneratorDigits())

@@ -1,0 +1,159 @@
+"""The registered model across runs: each run's kept generator a new version with its tags, the
+champion alias moving only to a better one under the same judge, and re-judged when the judge
+changed; loaded back from the registry (ours and kedro-mlflow's dataset, and plain MLflow)."""
+
+import keras
+import mlflow
+import numpy as np
+import pandas as pd
+import pytest
+from kedro_mlflow.io.models import MlflowModelRegistryDataset
+
+from wgan_pipeline.datasets import MlflowGeneratorDataset
+from wgan_pipeline.gan.images import scale_images, unscale_images
+from wgan_pipeline.gan.judge import classifier_identity
+from wgan_pipeline.gan.models import (
+    build_classifier,
+    build_generator,
+    feature_extractor,
+    plain_generator,
+    predict_in_batches,
+)
+from wgan_pipeline.params import DataParams, EvaluationParams, TrainingParams
+from wgan_pipeline.pipelines.release.nodes import (
+    describe_kept,
+    describe_last,
+    judge_champion,
+    release_kept,
+)
+
+from ..helpers import base_params, real_batch
+
+NAME = "wgan-generator"
+EVALUATION = EvaluationParams(**base_params("evaluation", n_samples=40, n_reference=40,
+                                            batch_size=40, judge_samples=20))  # fmt: skip
+DATA = DataParams(dataset="mnist", max_train_images=None)
+
+
+@pytest.fixture
+def store(tmp_path):
+    previous = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
+    for set_uri in (mlflow.set_tracking_uri, mlflow.set_registry_uri):
+        set_uri(f"sqlite:///{tmp_path}/mlflow.db")
+    yield tmp_path
+    mlflow.set_tracking_uri(previous[0])
+    mlflow.set_registry_uri(previous[1])
+
+
+def generator(seed: int, name: str = "mnist_generator") -> keras.Model:
+    keras.utils.set_random_seed(seed)
+    model = plain_generator(build_generator(100))
+    model.name = name
+    return model
+
+
+def classifier(seed: int) -> keras.Model:
+    keras.utils.set_random_seed(seed)
+    return build_classifier(feature_dim=8)
+
+
+def reference_features(judge: keras.Model) -> dict:
+    test = unscale_images(np.concatenate([real_batch(20, seed=s) for s in (1, 2)]))
+    features, _ = predict_in_batches(feature_extractor(judge), scale_images(test), 40)
+    return {"test": {"features": features}}
+
+
+def a_run(model, fid, judge):
+    """What the release pipeline does at the end of a `kedro run`: the kept generator with its
+    tags, compared with the champion, registered. Returns its version and the verdict."""
+    candidate = {"fid": fid, "judge": classifier_identity(judge), "judge_samples": 40,
+                 "judge_seed": EVALUATION.seed, "epoch": 7, "source": "raw", "noise": "uniform"}  # fmt: skip
+    registry = MlflowGeneratorDataset(registered_model_name=NAME)
+    with mlflow.start_run() as run:
+        judged = judge_champion(
+            registry.load(), candidate, judge, reference_features(judge), EVALUATION, DATA
+        )
+        release = release_kept(model, candidate, judged)
+        registry.save(release)
+    tags = mlflow.MlflowClient().get_run(run.info.run_id).data.tags
+    return tags["registered_version"], release, judged
+
+
+def champion_version() -> str:
+    return str(mlflow.MlflowClient().get_model_version_by_alias(NAME, "champion").version)
+
+
+def test_the_champion_moves_only_to_a_better_generator_under_the_same_judge(store):
+    judge = classifier(0)
+    first, release, _ = a_run(generator(1), 50.0, judge)
+    assert release["crown"] and champion_version() == first == "1"
+    second, release, judged = a_run(generator(2), 40.0, judge)  # better: it moves
+    assert judged == {"version": "1", "judge": classifier_identity(judge), "judge_samples": "40",
+                      "judge_seed": str(EVALUATION.seed), "fid": 50.0, "rejudged": False}  # fmt: skip
+    assert release["crown"] and champion_version() == second == "2"
+    third, release, _ = a_run(generator(3), 45.0, judge)  # worse: it stays
+    assert not release["crown"] and champion_version() == "2" and third == "3"
+    version = mlflow.MlflowClient().get_model_version(NAME, "3")
+    assert version.tags["fid"] == "45.0" and version.tags["epoch"] == "7"
+    assert version.tags["judge"] == classifier_identity(judge)
+
+
+def test_under_another_judge_the_champion_is_rejudged_before_it_is_compared(store):
+    a_run(generator(1), 50.0, classifier(0))
+    other = classifier(1)
+    assert classifier_identity(other) != classifier_identity(classifier(0))
+    # The champion's own 50.0 is not compared: it is judged again by the new judge, exactly as
+    # the final evaluation judges a generator (its noise seed and count, the test features).
+    version, release, judged = a_run(generator(2), 1e9, other)
+    assert judged["rejudged"] and judged["judge"] == classifier_identity(other)
+    assert judged["fid"] != 50.0 and np.isfinite(judged["fid"])
+    assert not release["crown"] and "re-judged by this run's judge" in release["reason"]
+    assert champion_version() == "1"
+    version, release, _ = a_run(generator(3), judged["fid"] / 2, other)
+    assert release["crown"] and champion_version() == version == "3"
+
+
+def test_a_champion_that_cannot_be_rejudged_is_left_alone(store):
+    a_run(generator(1, name="fashion_mnist_generator"), 50.0, classifier(0))  # another data set
+    _, release, judged = a_run(generator(2), 1.0, classifier(1))
+    assert not judged["rejudged"] and not release["crown"]
+    assert "another judge" in release["reason"] and champion_version() == "1"
+
+
+def test_the_champion_loads_from_the_catalog_and_from_plain_mlflow(store):
+    model = generator(1)
+    a_run(model, 50.0, classifier(0))
+    noise = np.random.default_rng(0).uniform(-1, 1, (16, 100)).astype(np.float32)
+    expected = unscale_images(model.predict(noise, verbose=0))
+    from_catalog = MlflowModelRegistryDataset(model_name=NAME, alias="champion",
+                                              flavor="mlflow.pyfunc").load()  # fmt: skip
+    from_mlflow = mlflow.pyfunc.load_model(f"models:/{NAME}@champion")
+    for loaded in (from_catalog, from_mlflow):
+        digits = loaded.predict(noise)
+        assert digits.shape == (16, 28, 28) and digits.dtype == np.uint8
+        assert np.abs(digits.astype(int) - expected).max() <= 1  # rounding at .5 may differ
+    signature = from_mlflow.metadata.signature.to_dict()
+    assert "float32" in signature["inputs"] and "[-1, 100]" in signature["inputs"]
+    assert "uint8" in signature["outputs"] and "[-1, 28, 28]" in signature["outputs"]
+
+
+def test_the_last_generator_is_logged_with_its_epoch_not_registered(store):
+    history = pd.DataFrame({"epoch": [1, 2, 3], "source": "raw", "fid": [5.0, 4.0, 6.0],
+                            "kept": [False, True, False]})  # fmt: skip
+    training = TrainingParams(**base_params("training", epochs=3))
+    tags = describe_last(history, training)
+    assert tags == {"epoch": 3, "source": "raw", "judge_fid": 6.0}
+    metrics = pd.DataFrame([{"set": "generated", "fid": 12.5}, {"set": "real", "fid": 0.5}])
+    kept = describe_kept(metrics, history, classifier(0), EVALUATION, training, DATA)
+    assert (kept["fid"], kept["epoch"], kept["judge_fid"], kept["judge_samples"]) == (
+        12.5,
+        2,
+        4.0,
+        40,
+    )
+    with mlflow.start_run() as run:
+        MlflowGeneratorDataset(name="generator_last").save({"model": generator(1), "tags": tags})
+    (logged,) = mlflow.search_logged_models(filter_string=f"source_run_id = '{run.info.run_id}'",
+                                            output_format="list")  # fmt: skip
+    assert logged.name == "generator_last" and logged.tags["epoch"] == "3"
+    assert mlflow.MlflowClient().search_registered_models() == []
