@@ -13,7 +13,7 @@ from wgan_pipeline.params import (
 )
 from wgan_pipeline.settings import CONFIG_LOADER_ARGS
 
-from .helpers import PROJECT_ROOT, base_groups
+from .helpers import PROJECT_ROOT, base_groups, base_params
 
 
 def test_base_config_and_the_schemas_agree_key_for_key():
@@ -112,6 +112,9 @@ def test_environments_override_single_keys_and_keep_the_rest(env):
         ("training", "learning_rate", float("nan"), "finite number"),
         ("evaluation", "n_samples", 5, "evaluation.score_splits"),
         ("evaluation", "n_reference", 60001, "less than or equal to 60000"),
+        ("evaluation", "judge_samples", 5, "greater than or equal to 10"),
+        ("evaluation", "every_epochs", 0, "greater than or equal to 1"),
+        ("training", "ema_decay", 1.0, "less than 1"),
     ],
 )
 def test_bounds_that_failed_late_are_refused_up_front(group, key, value, message):
@@ -134,3 +137,9 @@ def test_unknown_groups_and_bounds_between_groups_are_named():
     small = {**groups, "data": {"max_train_images": 10}}
     with pytest.raises(ValueError, match=r"data.max_train_images \(10\) .* training.batch_size"):
         check_groups(small)
+
+
+def test_judge_samples_must_exceed_the_k_of_the_knn_metrics():
+    values = base_params("evaluation", judge_samples=20, k_density_coverage=20)
+    with pytest.raises(ValueError, match=r"judge_samples \(20\) must be larger than the k"):
+        EvaluationParams(**values)

@@ -7,6 +7,7 @@ import pytest
 from wgan_pipeline.gan.models import build_critic, build_generator
 from wgan_pipeline.gan.wgan import WGAN
 from wgan_pipeline.params import TrainingParams
+from wgan_pipeline.training_run import checkpoints
 from wgan_pipeline.training_run.trainer import make_optimizer
 
 from ..helpers import base_params, real_batch
@@ -74,3 +75,15 @@ def test_with_decay_d_it_is_the_expected_average_after_a_few_steps(decay):
                 assert not np.allclose(a, w, rtol=0, atol=1e-9)
         else:  # e.g. batch-norm statistics: not averaged, taken as they are
             np.testing.assert_array_equal(a, w)
+
+
+def test_the_average_is_part_of_the_training_checkpoint(tmp_path):
+    wgan = wgan_with_ema(0.9)
+    fit(wgan)
+    average = wgan.generator_ema_weights()
+    saved = checkpoints.save(tmp_path, wgan, checkpoints.Progress(critic_step=4), {"id": 1})
+    resumed = wgan_with_ema(0.9)
+    fit(resumed, steps=1)  # another state, with the optimizer built
+    checkpoints.restore(saved, resumed)
+    for restored, expected in zip(resumed.generator_ema_weights(), average, strict=True):
+        np.testing.assert_array_equal(restored, expected)

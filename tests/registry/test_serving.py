@@ -96,8 +96,9 @@ def test_a_request_for_16_digits_gets_16_digits(server):
         ({"inputs": np.zeros((2, 50)).tolist()}, "does not match expected shape (-1, 100)"),
         ({"inputs": [["a"] * 100] * 2}, "could not convert string to float"),  # wrong dtype
         ({"inputs": np.zeros((1001, 100)).tolist()}, "at most 1000 per request"),  # too many
+        ({"inputs": [[float("nan")] * 100]}, "NaN or infinite"),
     ],
-    ids=["wrong-shape", "wrong-dtype", "too-many"],
+    ids=["wrong-shape", "wrong-dtype", "too-many", "not-finite"],
 )
 def test_a_bad_request_gets_a_4xx_with_a_message(server, body, says):
     status, answer = post(server, body)

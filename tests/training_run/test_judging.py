@@ -96,3 +96,12 @@ def test_the_ema_generator_is_judged_beside_the_raw_one_and_kept_when_better(ima
     assert (kept["epoch"].item(), kept["source"].item()) == (1, "ema")
     for a, b in zip(result.generator.get_weights(), scripted.seen[1], strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+def test_without_judging_the_last_generator_is_kept(images, tmp_path):
+    result = train(images, tiny_training(), tmp_path)  # evaluation.every_epochs: null
+    assert result.judged.empty and list(result.judged.columns) == ["epoch", "source", "fid", "kept"]
+    for kept, last in zip(
+        result.generator.get_weights(), result.generator_last.get_weights(), strict=True
+    ):
+        np.testing.assert_array_equal(kept, last)

@@ -34,12 +34,20 @@ def describe_kept(
     hash, the image count and seed), the epoch and source (raw or EMA) it was kept from, and
     the training configuration it came from."""
     generated = metrics.set_index("set").loc["generated"]
+    kept = _kept_row(judge_history, training)
+    logger.info(
+        "The final evaluation judged epoch %d's %s generator: FID %.2f on %d images.",
+        kept["epoch"],
+        kept["source"],
+        generated["fid"],
+        evaluation.n_samples,
+    )
     return {
         "fid": float(generated["fid"]),
         "judge": classifier_identity(classifier),
         "judge_samples": evaluation.n_samples,
         "judge_seed": evaluation.seed,
-        **_kept_row(judge_history, training),
+        **kept,
         "dataset": data.dataset,
         "noise": training.noise,
         "training": json.dumps(training.model_dump(), sort_keys=True),
