@@ -107,7 +107,9 @@ def copy_artifacts(run, curve: Path | None, grids: Path | None) -> None:
             shutil.copy(path, curve)
     if grids:
         models = mlflow.search_logged_models(
-            filter_string=f"source_run_id = '{run.info.run_id}'", output_format="list"
+            experiment_ids=[run.info.experiment_id],
+            filter_string=f"source_run_id = '{run.info.run_id}'",
+            output_format="list",
         )
         noise = latent_noise(64, int(run.data.params["training.latent_dim"]),
                              run.data.params["training.noise"], seed=0)  # fmt: skip
