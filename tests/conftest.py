@@ -10,6 +10,16 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
+from .helpers import kept_mlflow_state  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def isolated_mlflow_state():
+    """Each test gets back the MLflow state (URIs, experiment, their environment variables) it
+    started with: none leaks into later tests or the processes they start."""
+    with kept_mlflow_state():
+        yield
+
 
 @pytest.fixture
 def tiny_mnist() -> dict[str, np.ndarray]:

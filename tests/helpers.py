@@ -13,10 +13,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import keras
+import mlflow
 import numpy as np
 import pytest
 import yaml
 from keras import ops
+from mlflow.tracking import fluent
+from mlflow.tracking._model_registry import utils as registry_utils
+from mlflow.tracking._tracking_service import utils as tracking_utils
 
 from wgan_pipeline.gan.models import build_critic, build_generator
 from wgan_pipeline.gan.wgan import WGAN
@@ -82,6 +86,48 @@ def fashion_mnist_copy() -> Path:
 # --- the CLI in a copy of the project -------------------------------------------------------
 
 
+# What MLflow mirrors of its process state into the environment (set_tracking_uri,
+# set_registry_uri, set_experiment, an active model, a run): not for the processes tests start.
+MLFLOW_PROCESS_STATE = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI", "MLFLOW_EXPERIMENT_ID",
+                        "MLFLOW_EXPERIMENT_NAME", "MLFLOW_RUN_ID", "_MLFLOW_ACTIVE_MODEL_ID")  # fmt: skip
+
+
+@contextlib.contextmanager
+def kept_mlflow_state() -> Iterator[None]:
+    """MLflow keeps the tracking and registry URIs and the active experiment in module globals
+    and mirrors them into environment variables, which later tests and the processes they start
+    (the CLI, a notebook kernel) would inherit: put back what there was on leaving."""
+    globals_ = [(tracking_utils, "_tracking_uri"), (registry_utils, "_registry_uri"),
+                (fluent, "_active_experiment_id")]  # fmt: skip
+    saved = [getattr(module, name) for module, name in globals_]
+    env = {name: os.environ.get(name) for name in MLFLOW_PROCESS_STATE}
+    try:
+        yield
+    finally:
+        while mlflow.active_run():
+            mlflow.end_run()
+        for (module, name), value in zip(globals_, saved, strict=True):
+            setattr(module, name, value)
+        for name, value in env.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def use_fresh_mlflow_store(folder: Path) -> str:
+    """Point this process's MLflow (runs and registry) at a new SQLite store in ``folder``, with
+    no experiment chosen (so runs go to its Default one). conftest.py's autouse fixture puts the
+    previous state back after the test (or wrap it in ``kept_mlflow_state``)."""
+    uri = f"sqlite:///{folder}/mlflow.db"
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    fluent._active_experiment_id = None
+    os.environ.pop("MLFLOW_EXPERIMENT_ID", None)
+    os.environ.pop("MLFLOW_EXPERIMENT_NAME", None)
+    return uri
+
+
 def kedro_env() -> dict[str, str]:
     """The environment the CLI runs in; COLUMNS: a wide console, so rich does not break long
     paths in messages."""
@@ -91,7 +137,8 @@ def kedro_env() -> dict[str, str]:
         "TF_CPP_MIN_LOG_LEVEL": "2",
         "COLUMNS": "400",
     }
-    env.pop("MLFLOW_TRACKING_URI", None)
+    for name in MLFLOW_PROCESS_STATE:
+        env.pop(name, None)
     return env
 
 

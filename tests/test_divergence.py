@@ -24,7 +24,9 @@ def test_a_diverging_run_fails_with_epoch_step_and_value(tmp_path, monkeypatch):
     beyond what the parameter schema accepts, so put in by hand): the critic blows up."""
     project = make_project_copy(tmp_path)
     monkeypatch.chdir(project)
-    monkeypatch.setattr(trainer, "make_optimizer", lambda params: keras.optimizers.RMSprop(1e30))
+    monkeypatch.setattr(
+        trainer, "make_optimizer", lambda params, ema=False: keras.optimizers.RMSprop(1e30)
+    )
     bootstrap_project(project)
     # The session's hook points MLflow at the copy's store: undo that after the test.
     monkeypatch.setattr(tracking_utils, "_tracking_uri", tracking_utils._tracking_uri)

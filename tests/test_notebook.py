@@ -19,7 +19,7 @@ import pytest
 from nbclient import NotebookClient
 from PIL import Image
 
-from .helpers import PROJECT_ROOT, kedro, make_project_copy
+from .helpers import MLFLOW_PROCESS_STATE, PROJECT_ROOT, kedro, make_project_copy
 
 NOTEBOOK = PROJECT_ROOT / "notebooks" / "explore_wgan.ipynb"
 FIGURES = (
@@ -65,7 +65,7 @@ def executed(tmp_path_factory) -> tuple[Path, nbformat.NotebookNode]:
     notebook = nbformat.read(project / "notebooks" / NOTEBOOK.name, as_version=4)
     notebook.cells.append(nbformat.v4.new_code_cell(PROBE, metadata={"tags": ["probe"]}))
     env = {**os.environ, "KEDRO_DISABLE_TELEMETRY": "1", "TF_CPP_MIN_LOG_LEVEL": "3"}
-    for name in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI", "MPLBACKEND"):
+    for name in (*MLFLOW_PROCESS_STATE, "MPLBACKEND"):
         env.pop(name, None)
     client = NotebookClient(
         notebook,

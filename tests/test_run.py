@@ -75,7 +75,8 @@ def test_kedro_run_judges_the_samples_against_real_and_noise(finished_run):
 
 
 def test_kedro_run_is_one_finished_mlflow_run(finished_run):
-    client = mlflow.MlflowClient(tracking_uri=f"sqlite:///{finished_run / 'mlflow.db'}")
+    store = f"sqlite:///{finished_run / 'mlflow.db'}"
+    client = mlflow.MlflowClient(tracking_uri=store, registry_uri=store)
     (experiment,) = [e for e in client.search_experiments() if e.name == "wgan_pipeline"]
     (run,) = client.search_runs([experiment.experiment_id])
     assert run.info.status == "FINISHED"

@@ -27,7 +27,7 @@ from wgan_pipeline.pipelines.release.nodes import (
     release_kept,
 )
 
-from ..helpers import base_params, real_batch
+from ..helpers import base_params, real_batch, use_fresh_mlflow_store
 
 NAME = "wgan-generator"
 EVALUATION = EvaluationParams(**base_params("evaluation", n_samples=40, n_reference=40,
@@ -37,12 +37,8 @@ DATA = DataParams(dataset="mnist", max_train_images=None)
 
 @pytest.fixture
 def store(tmp_path):
-    previous = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
-    for set_uri in (mlflow.set_tracking_uri, mlflow.set_registry_uri):
-        set_uri(f"sqlite:///{tmp_path}/mlflow.db")
-    yield tmp_path
-    mlflow.set_tracking_uri(previous[0])
-    mlflow.set_registry_uri(previous[1])
+    use_fresh_mlflow_store(tmp_path)
+    return tmp_path
 
 
 def generator(seed: int, name: str = "mnist_generator") -> keras.Model:

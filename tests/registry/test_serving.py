@@ -18,6 +18,8 @@ import pytest
 from wgan_pipeline.datasets import MlflowGeneratorDataset
 from wgan_pipeline.gan.models import build_generator, plain_generator
 
+from ..helpers import MLFLOW_PROCESS_STATE, kept_mlflow_state, use_fresh_mlflow_store
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -37,11 +39,13 @@ def post(url: str, body) -> tuple[int, dict]:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    store = tmp_path_factory.mktemp("served")
-    uri = f"sqlite:///{store}/mlflow.db"
-    previous = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
-    mlflow.set_tracking_uri(uri)
-    mlflow.set_registry_uri(uri)
+    """The URL of a real `mlflow models serve` of a registered champion, for the module."""
+    with kept_mlflow_state():
+        yield from serve(tmp_path_factory.mktemp("served"))
+
+
+def serve(store):
+    uri = use_fresh_mlflow_store(store)
     keras.utils.set_random_seed(0)
     generator = plain_generator(build_generator(100))
     with mlflow.start_run():
@@ -53,7 +57,8 @@ def server(tmp_path_factory):
     process = subprocess.Popen(
         [sys.executable, "-m", "mlflow", "models", "serve", "-m", "models:/wgan-generator@champion",
          "--env-manager", "local", "-h", "127.0.0.1", "-p", str(port)],
-        env={**os.environ, "MLFLOW_TRACKING_URI": uri, "TF_CPP_MIN_LOG_LEVEL": "2"},
+        env={**{k: v for k, v in os.environ.items() if k not in MLFLOW_PROCESS_STATE},
+             "MLFLOW_TRACKING_URI": uri, "TF_CPP_MIN_LOG_LEVEL": "2"},
         stdout=log, stderr=subprocess.STDOUT, cwd=store,
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
@@ -76,8 +81,6 @@ def server(tmp_path_factory):
         except subprocess.TimeoutExpired:
             process.kill()
         log.close()
-        mlflow.set_tracking_uri(previous[0])
-        mlflow.set_registry_uri(previous[1])
 
 
 def test_a_request_for_16_digits_gets_16_digits(server):

@@ -10,7 +10,7 @@ from wgan_pipeline.gan.judge import Judge
 from wgan_pipeline.gan.models import build_classifier
 from wgan_pipeline.training_run.trainer import train
 
-from ..helpers import real_batch, tiny_training
+from ..helpers import real_batch, tiny_training, use_fresh_mlflow_store
 
 
 @pytest.fixture(scope="module")
@@ -38,10 +38,7 @@ class ScriptedJudge:
 
 @pytest.fixture
 def store(tmp_path):
-    previous = mlflow.get_tracking_uri()
-    mlflow.set_tracking_uri(f"sqlite:///{tmp_path}/mlflow.db")
-    yield
-    mlflow.set_tracking_uri(previous)
+    use_fresh_mlflow_store(tmp_path)
 
 
 def test_every_epoch_is_judged_and_logged_and_the_best_is_kept(images, judge, tmp_path, store):
