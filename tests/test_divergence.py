@@ -11,7 +11,7 @@ from kedro.framework.startup import bootstrap_project
 from mlflow.tracking._tracking_service import utils as tracking_utils
 
 from wgan_pipeline.gan.errors import TrainingDivergedError
-from wgan_pipeline.training_run import trainer
+from wgan_pipeline.training_run import build
 
 from .helpers import make_project_copy
 
@@ -25,7 +25,7 @@ def test_a_diverging_run_fails_with_epoch_step_and_value(tmp_path, monkeypatch):
     project = make_project_copy(tmp_path)
     monkeypatch.chdir(project)
     monkeypatch.setattr(
-        trainer, "make_optimizer", lambda params, ema=False: keras.optimizers.RMSprop(1e30)
+        build, "make_optimizer", lambda params, ema=False: keras.optimizers.RMSprop(1e30)
     )
     bootstrap_project(project)
     # The session's hook points MLflow at the copy's store: undo that after the test.

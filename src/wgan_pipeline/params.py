@@ -93,6 +93,11 @@ class TrainingParams(Params):
     """``params:training``; checked by Kedro before any node runs."""
 
     seed: int = Field(ge=0, le=MAX_SEED, description="Seeds weights, noise and data order.")
+    architecture: Literal["chapter", "dcgan"] = Field(
+        description="The networks: the chapter's (a 6.7M-weight Dense/UpSampling generator, a "
+        "23,873-weight critic) or WGAN-GP's MNIST pair (transposed 5x5 convolutions; 5x5 "
+        "stride-2 convolutions of 64, 128, 256 channels)."
+    )
     latent_dim: int = Field(ge=1, description="Size of the generator's noise input.")
     batch_size: int = Field(ge=1, description="Images per critic update.")
     epochs: int = Field(ge=1, description="Passes over the training images.")
@@ -123,7 +128,8 @@ class TrainingParams(Params):
         "where the hardware has bfloat16 units).",
     )
     fused_upsampling: bool = Field(
-        description="Train with UpSampleConv2D (same function, 9/25 of the conv work)."
+        description="Train the chapter's generator with UpSampleConv2D (same function, 9/25 of "
+        "the conv work); the dcgan one has no upsampling layer to fuse."
     )
     grid_rows: int = Field(ge=1, le=32, description="Rows (= columns) of the live sample grid.")
     checkpoint_every_steps: int | None = Field(

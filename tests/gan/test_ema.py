@@ -8,7 +8,7 @@ from wgan_pipeline.gan.models import build_critic, build_generator
 from wgan_pipeline.gan.wgan import WGAN
 from wgan_pipeline.params import TrainingParams
 from wgan_pipeline.training_run import checkpoints
-from wgan_pipeline.training_run.trainer import make_optimizer
+from wgan_pipeline.training_run.build import make_optimizer
 
 from ..helpers import base_params, real_batch
 

@@ -44,3 +44,53 @@ def test_critic_is_the_chapters():
 def test_builders_explain_bad_arguments():
     with pytest.raises(ValueError, match="latent_dim must be a positive integer"):
         build_generator(0)
+
+
+def test_dcgan_generator_is_wgan_gps_mnist_generator():
+    generator = build_generator(100, architecture="dcgan")
+    assert generator.count_params() == 1_439_489
+    assert [layer.count_params() for layer in generator.layers if layer.count_params()] == [
+        413_696, 819_328, 204_864, 1_601,
+    ]  # fmt: skip
+    shapes = [layer.output.shape[1:] for layer in generator.layers]
+    assert shapes == [
+        (4096,), (4, 4, 256), (8, 8, 128), (7, 7, 128), (14, 14, 64), (28, 28, 1),
+    ]  # fmt: skip
+    deconvs = [layer for layer in generator.layers if isinstance(layer, keras.layers.Conv2DTranspose)]
+    assert [d.kernel_size for d in deconvs] == [(5, 5)] * 3
+    assert [d.activation for d in deconvs][-1] is keras.activations.tanh
+    images = generator(np.random.default_rng(0).normal(size=(3, 100)))
+    assert float(keras.ops.max(keras.ops.abs(images))) <= 1.0
+
+
+def test_dcgan_critic_is_wgan_gps_mnist_critic():
+    critic = build_critic(architecture="dcgan")
+    assert critic.count_params() == 1_030_145
+    assert critic.output_shape == (None, 1)
+    convs = [layer for layer in critic.layers if isinstance(layer, keras.layers.Conv2D)]
+    assert [(c.filters, c.kernel_size, c.strides) for c in convs] == [
+        (64, (5, 5), (2, 2)), (128, (5, 5), (2, 2)), (256, (5, 5), (2, 2)),
+    ]  # fmt: skip
+    assert [layer.output.shape[1:] for layer in critic.layers if "conv" in layer.name] == [
+        (14, 14, 64), (7, 7, 128), (4, 4, 256),
+    ]  # fmt: skip
+    assert not any(isinstance(layer, keras.layers.BatchNormalization) for layer in critic.layers)
+
+
+@pytest.mark.parametrize("architecture", ["chapter", "dcgan"])
+def test_plain_generator_keeps_the_architecture_and_the_function(architecture):
+    from wgan_pipeline.gan.models import plain_generator
+
+    trained = build_generator(16, architecture=architecture, fused_upsampling=True, name="g")
+    plain = plain_generator(trained)
+    assert plain.name == "g" and plain.count_params() == trained.count_params()
+    assert not any("UpSampleConv2D" == type(layer).__name__ for layer in plain.layers)
+    noise = np.random.default_rng(1).normal(size=(4, 16)).astype("float32")
+    np.testing.assert_allclose(plain(noise), trained(noise), atol=2e-5)
+
+
+def test_an_unknown_architecture_is_named():
+    with pytest.raises(ValueError, match="architecture must be one of .*'chapter', 'dcgan'.*'dcgn'"):
+        build_generator(100, architecture="dcgn")
+    with pytest.raises(ValueError, match="architecture must be one of"):
+        build_critic(architecture="dcgn")

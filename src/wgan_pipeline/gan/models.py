@@ -1,5 +1,6 @@
-"""The networks: the chapter's generator and critic layer for layer (docs/algorithm.md), and the
-MNIST classifier whose penultimate layer is the feature space the metrics judge samples in."""
+"""The networks: the chapter's generator and critic layer for layer (docs/algorithm.md), the
+DCGAN-style pair of WGAN-GP's MNIST experiment (``architecture="dcgan"``), and the MNIST
+classifier whose penultimate layer is the feature space the metrics judge samples in."""
 
 from __future__ import annotations
 
@@ -10,17 +11,22 @@ from keras import layers
 from .layers import UpSampleConv2D
 
 IMAGE_SHAPE = (28, 28, 1)
+ARCHITECTURES = ("chapter", "dcgan")  # ``training.architecture``
 FEATURES = "features"  # the classifier's penultimate layer: where FID, precision/recall, ... live
 
 
 def build_generator(
     latent_dim: int = 100,
     *,
+    architecture: str = "chapter",
     fused_upsampling: bool = False,
     dtype: str | None = None,
     name: str = "generator",
 ) -> keras.Model:
-    """Noise (latent_dim,) -> image (28, 28, 1) in [-1, 1].
+    """Noise (latent_dim,) -> image (28, 28, 1) in [-1, 1], in ``architecture`` (the chapter's
+    by default; "dcgan": :func:`dcgan_generator`).
+
+    The chapter's:
 
     Dense(1024) tanh -> Dense(128*7*7) tanh -> Reshape(7, 7, 128) -> UpSampling2D(2)
     -> Conv2D(64, 5, same) tanh -> UpSampling2D(2) -> Conv2D(1, 5, same) tanh.
@@ -32,6 +38,9 @@ def build_generator(
     """
     if latent_dim < 1:
         raise ValueError(f"latent_dim must be a positive integer, got {latent_dim!r}")
+    _check_architecture(architecture)
+    if architecture == "dcgan":
+        return dcgan_generator(latent_dim, dtype=dtype, name=name)
 
     def upsample_conv(filters: int, index: int, dtype: str | None) -> list[keras.layers.Layer]:
         if fused_upsampling:
@@ -57,20 +66,69 @@ def build_generator(
     )
 
 
+def dcgan_generator(
+    latent_dim: int = 128, *, dtype: str | None = None, name: str = "generator"
+) -> keras.Model:
+    """WGAN-GP's MNIST generator (Gulrajani et al. 2017, their mnist.py, DIM = 64), tanh out.
+
+    Dense(4*4*256) ReLU -> Reshape(4, 4, 256) -> Conv2DTranspose(128, 5, stride 2) ReLU (8x8)
+    -> crop to 7x7 -> Conv2DTranspose(64, 5, stride 2) ReLU (14x14) -> Conv2DTranspose(1, 5,
+    stride 2) tanh (28x28). 1,439,489 parameters for latent_dim=100; no batch normalisation.
+    A stride-2 transposed convolution already does only the k*k/4 live taps per output pixel
+    (the sub-pixel form that makes the chapter's UpSampling2D + Conv2D cheaper would do 9), so
+    there is no fused variant: this model is trained and saved as it is.
+    """
+
+    def up(filters: int, index: int, activation: str, dtype: str | None):
+        return layers.Conv2DTranspose(
+            filters, 5, strides=2, padding="same", activation=activation, dtype=dtype,
+            name=f"deconv_{index}",
+        )  # fmt: skip
+
+    return keras.Sequential(
+        [
+            keras.Input((latent_dim,), name="noise"),
+            layers.Dense(4 * 4 * 256, activation="relu", dtype=dtype, name="dense"),
+            layers.Reshape((4, 4, 256), dtype=dtype, name="reshape"),
+            up(128, 1, "relu", dtype),
+            layers.Cropping2D(((0, 1), (0, 1)), dtype=dtype, name="crop"),  # 8x8 -> 7x7
+            up(64, 2, "relu", dtype),
+            up(1, 3, "tanh", "float32" if dtype else None),
+        ],
+        name=name,
+    )
+
+
 def plain_generator(generator: keras.Model) -> keras.Model:
-    """The chapter's plain UpSampling2D + Conv2D generator holding ``generator``'s weights."""
-    plain = build_generator(generator.input_shape[-1], name=generator.name)
+    """A new generator of ``generator``'s architecture holding its weights, with no custom
+    layer: the chapter's plain UpSampling2D + Conv2D in place of ``UpSampleConv2D``, a float32
+    copy of a mixed-precision one."""
+    transposed = any(isinstance(layer, layers.Conv2DTranspose) for layer in generator.layers)
+    architecture = "dcgan" if transposed else "chapter"
+    plain = build_generator(generator.input_shape[-1], architecture=architecture,
+                            name=generator.name)  # fmt: skip
     plain.set_weights(generator.get_weights())
     return plain
 
 
-def build_critic(*, dtype: str | None = None, name: str = "critic") -> keras.Model:
-    """Image (28, 28, 1) -> one unbounded score per image (no sigmoid: a Wasserstein critic).
+def _check_architecture(architecture: str) -> None:
+    if architecture not in ARCHITECTURES:
+        raise ValueError(f"architecture must be one of {list(ARCHITECTURES)}, got {architecture!r}")
 
-    Three Conv2D(3x3, stride 2, same) + LeakyReLU(0.2) with 64, 32, 16 filters, a Conv2D(1, 3x3)
+
+def build_critic(
+    *, architecture: str = "chapter", dtype: str | None = None, name: str = "critic"
+) -> keras.Model:
+    """Image (28, 28, 1) -> one unbounded score per image (no sigmoid: a Wasserstein critic),
+    in ``architecture`` (the chapter's by default; "dcgan": :func:`dcgan_critic`).
+
+    The chapter's: three Conv2D(3x3, stride 2, same) + LeakyReLU(0.2) with 64, 32, 16 filters, a Conv2D(1, 3x3)
     and global average pooling. 23,873 parameters; no batch normalisation. ``dtype`` as for
     the generator; the score always comes out float32, so the losses are computed in float32.
     """
+    _check_architecture(architecture)
+    if architecture == "dcgan":
+        return dcgan_critic(dtype=dtype, name=name)
     return keras.Sequential(
         [
             keras.Input(IMAGE_SHAPE, name="image"),
@@ -82,6 +140,30 @@ def build_critic(*, dtype: str | None = None, name: str = "critic") -> keras.Mod
             layers.LeakyReLU(0.2, dtype=dtype, name="lrelu_3"),
             layers.Conv2D(1, 3, padding="same", dtype=dtype, name="conv_4"),
             layers.GlobalAveragePooling2D(dtype="float32", name="score"),
+        ],
+        name=name,
+    )
+
+
+def dcgan_critic(*, dtype: str | None = None, name: str = "critic") -> keras.Model:
+    """WGAN-GP's MNIST critic: Conv2D(5x5, stride 2, same) + LeakyReLU(0.2) with 64, 128, 256
+    filters (28 -> 14 -> 7 -> 4), then Dense(1) on the flattened 4x4x256. 1,030,145
+    parameters; no batch normalisation (the gradient penalty is per image)."""
+
+    def down(filters: int, index: int):
+        return [
+            layers.Conv2D(filters, 5, strides=2, padding="same", dtype=dtype, name=f"conv_{index}"),
+            layers.LeakyReLU(0.2, dtype=dtype, name=f"lrelu_{index}"),
+        ]
+
+    return keras.Sequential(
+        [
+            keras.Input(IMAGE_SHAPE, name="image"),
+            *down(64, 1),
+            *down(128, 2),
+            *down(256, 3),
+            layers.Flatten(dtype=dtype, name="flatten"),
+            layers.Dense(1, dtype="float32", name="score"),
         ],
         name=name,
     )

@@ -16,11 +16,12 @@ import pandas as pd
 
 from wgan_pipeline.gan.images import latent_noise
 from wgan_pipeline.gan.judge import Judge
-from wgan_pipeline.gan.models import build_critic, build_generator, plain_generator
+from wgan_pipeline.gan.models import plain_generator
 from wgan_pipeline.gan.wgan import WGAN
 from wgan_pipeline.params import TrainingParams
 
 from . import checkpoints
+from .build import build_wgan
 from .callbacks import (
     Checkpoint,
     EpochHistory,
@@ -34,19 +35,11 @@ from .callbacks import (
 )
 from .data import make_dataset
 from .devices import devices, enable_determinism
+from .resume import resume_or_start
 from .run_folder import claim
 from .signals import stop_cleanly_on_signals
 
 logger = logging.getLogger(__name__)
-
-
-def make_optimizer(params: TrainingParams, ema: bool = False) -> keras.optimizers.Optimizer:
-    """A fresh optimizer as ``params`` name it (each network needs its own instance); with
-    ``ema`` it also keeps the moving average of the weights it updates (``params.ema_decay``)."""
-    average = {"use_ema": True, "ema_momentum": params.ema_decay} if ema else {}
-    if params.optimizer == "adam":
-        return keras.optimizers.Adam(params.learning_rate, params.beta_1, params.beta_2, **average)
-    return keras.optimizers.RMSprop(params.learning_rate, **average)
 
 
 JUDGED = ["epoch", "source", "fid", "kept"]  # the columns of a run that judged nothing
@@ -56,7 +49,7 @@ JUDGED = ["epoch", "source", "fid", "kept"]  # the columns of a run that judged 
 class TrainingResult:
     """What a finished training hands on."""
 
-    generator: keras.Model  # the kept one (lowest judged FID), in the chapter's plain architecture
+    generator: keras.Model  # the kept one (lowest judged FID), with no custom layer
     generator_last: keras.Model  # the last epoch's raw generator
     critic: keras.Model
     history: pd.DataFrame  # per epoch: losses, Wasserstein estimate, epoch seconds
@@ -100,40 +93,19 @@ def train(
         params.n_critic,
     )
 
-    dtype = "mixed_bfloat16" if params.mixed_precision else None
-    wgan = WGAN(
-        build_generator(
-            params.latent_dim,
-            fused_upsampling=params.fused_upsampling,
-            dtype=dtype,
-            name=generator_name,
-        ),  # fmt: skip
-        build_critic(dtype=dtype),
-        latent_dim=params.latent_dim,
-        constraint=params.constraint,
-        clip_value=params.clip_value,
-        gp_weight=params.gp_weight,
-        n_critic=params.n_critic,
-        critic_schedule=params.critic_schedule,
-        noise=params.noise,
-        seed=params.seed,
-    )
-    wgan.compile(
-        critic_optimizer=make_optimizer(params),
-        generator_optimizer=make_optimizer(params, ema=params.ema_decay is not None),
-        steps_per_execution=params.steps_per_execution,
-        jit_compile=params.jit_compile,
-    )
+    wgan = build_wgan(params, generator_name)
     identity = checkpoints.training_identity(params.model_dump(), training_images)
     with claim(checkpoint_dir) as run_dir:
-        progress = _resume_or_start(run_dir, identity, wgan, params, steps_per_epoch)
+        progress = resume_or_start(
+            run_dir, identity, wgan, params, steps_per_epoch, on_resume=close_dead_run
+        )
         judging = JudgeEpochs(judge, judge_every, params.epochs, progress) if judge else None
         _fit(wgan, training_images, params, progress, run_dir, identity, steps_per_epoch, judging)
     # The final checkpoint stays until the outputs are saved (run_folder.release_finished).
 
     steps = pd.DataFrame(progress.steps, columns=["critic_step", "epoch", "wasserstein_estimate"])
     steps[["critic_step", "epoch"]] = steps[["critic_step", "epoch"]].astype("int64")
-    # Saved as the chapter's plain architecture: loadable anywhere, no custom layer needed.
+    # Saved with plain Keras layers: loadable anywhere, no custom layer needed.
     last = plain_generator(wgan.generator)
     kept = last
     if progress.best_weights is not None:
@@ -220,59 +192,3 @@ def set_steps_per_call(model: keras.Model, asked: int, steps_per_epoch: int) -> 
         model.steps_per_execution = steps
         model.train_function = None  # made anew for the new count
     return steps
-
-
-def _resume(found: Path, wgan: WGAN, params: TrainingParams, steps_per_epoch: int):
-    """Restore ``found`` into ``wgan``; its progress. UnreadableCheckpoint if it cannot be."""
-    progress = checkpoints.restore(found, wgan)
-    close_dead_run(progress.run_id)
-    epoch, step = divmod(progress.critic_step, steps_per_epoch)
-    if epoch >= params.epochs:
-        logger.warning(
-            "Training had finished in checkpoint %s (its outputs were not all saved): "
-            "handing its networks on, nothing to train.",
-            found,
-        )
-        return progress
-    logger.warning(
-        "Resuming training from checkpoint %s: epoch %d, step %d of it (critic step %d%s).",
-        found,
-        epoch + 1,
-        step,
-        progress.critic_step,
-        f", MLflow run {progress.run_id}" if progress.run_id else "",
-    )
-    return progress
-
-
-def _resume_or_start(
-    directory: Path, identity: dict, wgan: WGAN, params: TrainingParams, steps_per_epoch: int
-) -> checkpoints.Progress:
-    """The progress of the checkpoint to resume, restored into ``wgan``, or a fresh start."""
-    found = checkpoints.latest(directory)
-    state = [*wgan.variables, *wgan.critic_optimizer.variables, *wgan.generator_optimizer.variables]
-    initial = [keras.ops.convert_to_numpy(v) for v in state] if found is not None else []
-    while found is not None:
-        try:
-            reason = checkpoints.why_incompatible(found, identity)
-            if reason is None:
-                return _resume(found, wgan, params, steps_per_epoch)
-        except checkpoints.UnreadableCheckpoint as exc:
-            for variable, value in zip(state, initial, strict=True):  # undo a partial restore
-                variable.assign(value)
-            logger.warning("Checkpoint set aside as %s: %s.", checkpoints.set_aside(found), exc)
-            found = checkpoints.latest(directory)  # an older good one, if any
-            continue
-        logger.warning(
-            "Not resuming checkpoint %s: it was written with other settings (%s). Starting "
-            "fresh; it is deleted.",
-            found,
-            reason,
-        )
-        checkpoints.clear(directory)
-        break
-    if params.constraint == "clip":
-        # Clip once before the first update too (the paper's code clamps before each critic
-        # update), so the critic starts inside the constraint set.
-        wgan.clip_critic_weights()
-    return checkpoints.Progress()
