@@ -2,7 +2,7 @@ import keras
 import numpy as np
 import pytest
 
-from wgan_pipeline.gan.models import build_critic, build_generator
+from wgan_pipeline.gan.models import build_critic, build_generator, plain_generator
 
 
 def test_generator_is_the_chapters():
@@ -56,7 +56,9 @@ def test_dcgan_generator_is_wgan_gps_mnist_generator():
     assert shapes == [
         (4096,), (4, 4, 256), (8, 8, 128), (7, 7, 128), (14, 14, 64), (28, 28, 1),
     ]  # fmt: skip
-    deconvs = [layer for layer in generator.layers if isinstance(layer, keras.layers.Conv2DTranspose)]
+    deconvs = [
+        layer for layer in generator.layers if isinstance(layer, keras.layers.Conv2DTranspose)
+    ]
     assert [d.kernel_size for d in deconvs] == [(5, 5)] * 3
     assert [d.activation for d in deconvs][-1] is keras.activations.tanh
     images = generator(np.random.default_rng(0).normal(size=(3, 100)))
@@ -79,8 +81,6 @@ def test_dcgan_critic_is_wgan_gps_mnist_critic():
 
 @pytest.mark.parametrize("architecture", ["chapter", "dcgan"])
 def test_plain_generator_keeps_the_architecture_and_the_function(architecture):
-    from wgan_pipeline.gan.models import plain_generator
-
     trained = build_generator(16, architecture=architecture, fused_upsampling=True, name="g")
     plain = plain_generator(trained)
     assert plain.name == "g" and plain.count_params() == trained.count_params()
@@ -90,7 +90,9 @@ def test_plain_generator_keeps_the_architecture_and_the_function(architecture):
 
 
 def test_an_unknown_architecture_is_named():
-    with pytest.raises(ValueError, match="architecture must be one of .*'chapter', 'dcgan'.*'dcgn'"):
+    with pytest.raises(
+        ValueError, match="architecture must be one of .*'chapter', 'dcgan'.*'dcgn'"
+    ):
         build_generator(100, architecture="dcgn")
     with pytest.raises(ValueError, match="architecture must be one of"):
         build_critic(architecture="dcgn")
