@@ -96,3 +96,21 @@ def test_an_unknown_architecture_is_named():
         build_generator(100, architecture="dcgn")
     with pytest.raises(ValueError, match="architecture must be one of"):
         build_critic(architecture="dcgn")
+
+
+@pytest.mark.parametrize("constraint", ["clip", "gradient_penalty"])
+def test_the_dcgan_pair_trains_with_either_constraint(constraint):
+    from wgan_pipeline.training_run.build import build_wgan  # noqa: PLC0415 (workflow side)
+
+    from ..helpers import real_batch, tiny_training  # noqa: PLC0415
+
+    params = tiny_training(architecture="dcgan", constraint=constraint, clip_value=0.01)
+    wgan = build_wgan(params)
+    before = [np.array(w) for w in wgan.generator.get_weights()]
+    logs = wgan.train_on_batch(real_batch(8), return_dict=True)
+    assert all(np.isfinite(float(v)) for v in logs.values())
+    assert ("gradient_penalty" in logs) == (constraint == "gradient_penalty")
+    after = wgan.generator.get_weights()
+    assert any(not np.array_equal(a, b) for a, b in zip(before, after, strict=True))
+    if constraint == "clip":
+        assert max(float(np.abs(w).max()) for w in wgan.critic.get_weights()) <= np.float32(0.01)
