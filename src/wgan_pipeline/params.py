@@ -204,6 +204,12 @@ class EvaluationParams(Params):
         return self
 
 
+# Runtime-only keys: ``--params output_root=...``, read by the catalog (``${runtime_params:...}``)
+# and by no node. output_root is the folder of the run's models, checkpoints, samples and
+# reports (default ``data``): sweep trials each write to their own, so that runs started together
+# never overwrite each other's files. Raw data and the classifier stay in data/.
+RUNTIME_KEYS = ("output_root",)
+
 # The parameter groups, by name: a group in conf or --params that is not here is a typo.
 SCHEMAS: dict[str, type[Params]] = {
     "data": DataParams,
@@ -219,11 +225,19 @@ def check_groups(parameters: dict[str, Any]) -> None:
     parameters = {
         k: v.model_dump() if isinstance(v, BaseModel) else v for k, v in parameters.items()
     }
-    unknown = sorted(set(parameters) - set(SCHEMAS))
+    unknown = sorted(set(parameters) - set(SCHEMAS) - set(RUNTIME_KEYS))
     if unknown:
         raise ValueError(
             f"Unknown parameter group(s) {unknown}: the groups are {sorted(SCHEMAS)}. Check the "
             "spelling in --params and in conf/*/parameters*.yml."
+        )
+    root = parameters.get("output_root")
+    if root is not None and (
+        not isinstance(root, str) or not root.strip() or ".." in root.split("/")
+    ):
+        raise ValueError(
+            f"output_root ({root!r}) must be a folder path without '..' (default: data), "
+            "e.g. --params output_root=data/runs/mine."
         )
     cap = (parameters.get("data") or {}).get("max_train_images")
     batch = (parameters.get("training") or {}).get("batch_size")
