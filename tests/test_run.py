@@ -225,3 +225,14 @@ def test_a_bad_mnist_file_stops_the_run_and_is_kept(tmp_path):
     assert "Delete or move it away" in output
     assert raw.read_bytes() == before
     assert not any((project / "data" / "06_models").iterdir())
+
+
+def test_every_run_logs_system_metrics(finished_run):
+    """conf/base/system_metrics.yml: MLflow samples CPU and memory while the run is open."""
+    store = f"sqlite:///{finished_run / 'mlflow.db'}"
+    client = mlflow.MlflowClient(tracking_uri=store)
+    (experiment,) = [e for e in client.search_experiments() if e.name == "wgan_pipeline"]
+    (run,) = client.search_runs([experiment.experiment_id])
+    metrics = run.data.metrics
+    assert 0 <= metrics["system/cpu_utilization_percentage"] <= 100 * 64
+    assert metrics["system/system_memory_usage_megabytes"] > 0

@@ -19,6 +19,7 @@ from wgan_pipeline.hooks import (
     RunTagsHook,
     SerialSavesHook,
     StopOnSignalHook,
+    SystemMetricsHook,
     TrackingStoreHook,
     TypedParamsAsDictsHook,
 )
@@ -45,6 +46,7 @@ HOOKS = (
     StopOnSignalHook(),
     SerialSavesHook(),
     CheckpointCleanupHook(),
+    SystemMetricsHook(),
 )
 
 CONFIG_LOADER_CLASS = OmegaConfigLoader
@@ -53,11 +55,16 @@ CONFIG_LOADER_ARGS = {
     "default_run_env": "local",
     # conf/<env>/ overrides single keys (training.epochs) and keeps the rest of conf/base;
     # Kedro's default would replace the whole `training` group.
-    "merge_strategy": {"parameters": "soft"},
+    # The same for mlflow.yml and sweep.yml (conf/cluster sets the server and keeps the rest).
+    "merge_strategy": {"parameters": "soft", "mlflow": "soft", "sweep": "soft"},
     # mlflow.yml is read by TrackingStoreHook before kedro-mlflow's set-up (which would retry a
     # dead server for minutes): so its file pattern and its ${km.random_name:} resolver must be
     # known here, before the plugin adds them itself (it keeps what it finds).
-    "config_patterns": {"mlflow": ["mlflow*", "mlflow*/**", "**/mlflow*"]},
+    "config_patterns": {
+        "mlflow": ["mlflow*", "mlflow*/**", "**/mlflow*"],
+        "sweep": ["sweep*", "sweep*/**"],  # `kedro sweep`'s spec
+        "system_metrics": ["system_metrics*"],
+    },
     "custom_resolvers": {
         "project_root": _project_root,
         "km.random_name": resolve_random_name,

@@ -8,6 +8,7 @@ from .interruption import KilledOnInterruptionHook, StopOnSignalHook
 from .output_paths import OutputPathsHook
 from .run_tags import RunTagsHook
 from .serial_saves import SerialSavesHook
+from .system_metrics import SystemMetricsHook
 from .tracking_store import TrackingStoreHook
 from .typed_params import TypedParamsAsDictsHook
 
@@ -20,6 +21,7 @@ __all__ = [
     "RunTagsHook",
     "SerialSavesHook",
     "StopOnSignalHook",
+    "SystemMetricsHook",
     "TrackingStoreHook",
     "TypedParamsAsDictsHook",
 ]
