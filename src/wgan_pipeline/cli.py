@@ -1,0 +1,87 @@
+"""The project's own Kedro commands (Kedro adds them to ``kedro``): ``kedro sweep``."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import click
+import yaml
+from kedro.config import MissingConfigException
+from kedro.framework.project import pipelines
+from kedro.framework.session import KedroSession
+from kedro.framework.startup import bootstrap_project
+
+from wgan_pipeline.sweep.spec import SweepSpecError, check_against_params, parse_spec
+
+
+class SweepCommandError(click.ClickException):
+    """A sweep that cannot start: click prints ``Error: <message>`` and exits with 1."""
+
+
+@click.group(name="wgan-pipeline")
+def cli() -> None:
+    """The project's commands."""
+
+
+@cli.command()
+@click.option("--env", "-e", default=None, help="The Kedro env of the sweep and its trials "
+              "(its mlflow.yml says where they are tracked; conf/cluster: an MLflow server).")  # fmt: skip
+@click.option("--address", default=None, help="A running Ray cluster to join (host:port of "
+              "`ray start --head`; default RAY_ADDRESS, else a local cluster on this machine).")  # fmt: skip
+@click.option("--num-trials", type=int, default=None, help="Overrides sweep.num_trials.")
+@click.option("--max-concurrent", type=int, default=None, help="Overrides sweep.max_concurrent.")
+def sweep(env, address, num_trials, max_concurrent) -> None:
+    """Tune training.* keys with Optuna's TPE on Ray Tune: the spec is conf/<env>/sweep.yml
+    (else conf/base's). Each trial is a `kedro run` of the spec's pipeline, an MLflow child run
+    of the sweep's parent run."""
+    project = Path.cwd()
+    bootstrap_project(project)
+    with KedroSession.create(project_path=project, env=env) as session:
+        context = session.load_context()  # checks the env, the params and the tracking server
+        try:
+            raw = context.config_loader["sweep"].get("sweep")
+        except MissingConfigException:
+            raw = None
+        overrides = {"num_trials": num_trials, "max_concurrent": max_concurrent}
+        if isinstance(raw, dict):
+            raw = {**raw, **{k: v for k, v in overrides.items() if v is not None}}
+        try:
+            spec = parse_spec(raw)
+            check_against_params(spec, context.params)
+        except SweepSpecError as exc:
+            raise SweepCommandError(str(exc)) from None
+        if spec.pipeline not in pipelines:
+            raise SweepCommandError(
+                f"sweep.pipeline '{spec.pipeline}' is not a pipeline of this project: they are "
+                f"{sorted(pipelines)}. Nothing was run."
+            )
+        try:
+            import optuna  # noqa: F401, PLC0415
+            import ray  # noqa: F401, PLC0415
+
+            from wgan_pipeline.sweep.driver import run_sweep  # noqa: PLC0415 (needs Ray)
+        except ImportError as exc:
+            raise SweepCommandError(
+                f"kedro sweep needs Ray Tune and Optuna ({exc.name} is missing): "
+                'pip install -e ".[sweep]". Nothing was run.'
+            ) from None
+        training = context.params.get("training")
+        epochs = (
+            spec.params.get("training.epochs")
+            or getattr(training, "epochs", None)
+            or ((training or {}).get("epochs", 1))
+        )
+        best = run_sweep(
+            spec,
+            project=project,
+            env=context.env or "local",
+            address=address or os.environ.get("RAY_ADDRESS"),
+            epochs=int(epochs),
+            experiment=context.mlflow.tracking.experiment.name,
+            spec_text=yaml.safe_dump({"sweep": spec.model_dump()}, sort_keys=False),
+        )
+    if best is None:
+        raise SweepCommandError("No trial finished: see the sweep's parent run in MLflow.")
+    click.echo(f"Best trial {best['trial']}: {spec.metric} = {best[spec.metric]:.4g} "
+               f"(MLflow run {best['run_id']})")  # fmt: skip
