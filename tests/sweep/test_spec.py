@@ -1,0 +1,133 @@
+"""The sweep spec and what a trial is handed: checked before any trial starts, in seconds."""
+
+from __future__ import annotations
+
+import pytest
+from kedro.config import OmegaConfigLoader
+from kedro.framework.cli.utils import _split_params
+
+from wgan_pipeline import settings
+from wgan_pipeline.params import check_groups
+from wgan_pipeline.sweep.spec import SweepSpecError, check_against_params, parse_spec
+from wgan_pipeline.sweep.trial import params_argument, thread_env, trial_folder
+
+from ..helpers import PROJECT_ROOT, kedro, make_project_copy
+
+
+def conf(env: str, runtime_params: dict | None = None) -> OmegaConfigLoader:
+    return OmegaConfigLoader(str(PROJECT_ROOT / "conf"), env=env, runtime_params=runtime_params,
+                             **settings.CONFIG_LOADER_ARGS)  # fmt: skip
+
+
+@pytest.mark.parametrize("env", ["test", "quick", "best", "cluster"])
+def test_the_shipped_specs_pass_their_checks(env):
+    loader = conf(env)
+    spec = parse_spec(loader["sweep"]["sweep"])
+    check_against_params(spec, loader["parameters"])
+    assert spec.search_space and spec.metric == "eval.generated.fid"
+
+
+def test_env_sweep_files_override_single_keys():
+    """conf/cluster/sweep.yml sets resources and counts; the rest stays conf/base's."""
+    base, cluster = conf("quick")["sweep"]["sweep"], conf("cluster")["sweep"]["sweep"]
+    assert cluster["resources"] == {"cpus": 4, "gpus": 1}
+    assert cluster["search_space"] == base["search_space"]
+    assert conf("cluster")["mlflow"]["tracking"]["params"]["dict_params"]["flatten"] is True
+
+
+def base_spec(**changes) -> dict:
+    return {**conf("test")["sweep"]["sweep"], **changes}
+
+
+def space(**keys) -> dict:
+    return {"search_space": {k.replace("__", "."): v for k, v in keys.items()}}
+
+
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        ({"search_space": {}}, ["search_space is empty"]),
+        ({"num_trials": 0}, ["sweep.num_trials", "greater than or equal to 1"]),
+        ({"max_concurrent": 0}, ["sweep.max_concurrent"]),
+        ({"colour": "red"}, ["unknown key(s) ['colour']"]),
+        ({"mode": "lowest"}, ["sweep.mode"]),
+        (space(training__clip_vale={"distribution": "uniform", "low": 0.01, "high": 0.1}),
+         ["'training.clip_vale' is not a parameter", "'clip_value'"]),
+        (space(trainng__epochs={"distribution": "int", "low": 1, "high": 3}),
+         ["'trainng.epochs' is not a parameter", "the groups are"]),
+        (space(training__clip_value={"distribution": "uniform", "low": 0.1, "high": 0.01}),
+         ["low (0.1) must be smaller than high (0.01)"]),
+        (space(training__clip_value={"distribution": "uniform", "low": -0.1, "high": 0.1}),
+         ["sweep.search_space.training.clip_value = -0.1", "greater than 0"]),
+        (space(training__learning_rate={"distribution": "loguniform", "low": 0, "high": 0.1}),
+         ["loguniform distribution needs low > 0"]),
+        (space(training__n_critic={"distribution": "int", "low": 0, "high": 3}),
+         ["training.n_critic = 0", "greater than or equal to 1"]),
+        (space(training__optimizer={"distribution": "choice", "values": ["adam", "sgd"]}),
+         ["training.optimizer = 'sgd'", "'rmsprop' or 'adam'"]),
+        (space(training__clip_value={"distribution": "choice"}), ["non-empty list `values`"]),
+        ({"params": {"training.batch_size": 500}},
+         ["sweep.params", "max_train_images (200) is smaller than one batch"]),
+        ({"params": {"output_root": "elsewhere"}}, ["'output_root' is set by the sweep itself"]),
+    ],
+)  # fmt: skip
+def test_a_bad_spec_is_refused_naming_the_key(changes, expected):
+    with pytest.raises(SweepSpecError) as refused:
+        check_against_params(parse_spec(base_spec(**changes)), conf("test")["parameters"])
+    for text in expected:
+        assert text in str(refused.value)
+    assert str(refused.value).endswith("Nothing was run.")
+
+
+def test_no_spec_at_all_is_refused():
+    with pytest.raises(SweepSpecError, match="There is no sweep spec"):
+        parse_spec(None)
+
+
+def test_a_trials_values_reach_kedro_as_they_were():
+    """What a trial passes to `kedro run --params` comes back from Kedro's own parser
+    unchanged: floats in full, ints, bools, strings and the trial's folder."""
+    values = {"training.clip_value": 0.012345678901234567, "training.n_critic": 3,
+              "training.learning_rate": 1e-05, "training.deterministic": True,
+              "training.optimizer": "adam", "output_root": trial_folder("s-1", "abc123")}  # fmt: skip
+    parsed = _split_params(None, None, params_argument(values))
+    flat = {"output_root": parsed["output_root"],
+            **{f"training.{k}": v for k, v in parsed["training"].items()}}  # fmt: skip
+    assert flat == values
+    with pytest.raises(ValueError, match="comma"):
+        params_argument({"training.optimizer": "a,b"})
+
+
+def test_threads_follow_the_trials_cpus():
+    assert thread_env(1)["TF_NUM_INTRAOP_THREADS"] == "1"
+    assert thread_env(4.5)["OMP_NUM_THREADS"] == "4"
+    assert thread_env(0.5)["TF_NUM_INTRAOP_THREADS"] == "1"
+
+
+def test_output_root_moves_a_runs_outputs_and_nothing_else():
+    """A trial's models, checkpoints, samples and reports go to its own folder; the raw data
+    and the classifier stay data/'s."""
+    catalog = conf("test", {"output_root": "data/sweeps/s/t1"})["catalog"]
+    assert catalog["generator"]["filepath"] == "data/sweeps/s/t1/06_models/mnist/generator.keras"
+    assert catalog["training_checkpoints"]["path"].startswith("data/sweeps/s/t1/")
+    assert catalog["sample_grid"]["dataset"]["filepath"].startswith("data/sweeps/s/t1/08_")
+    assert catalog["classifier"]["filepath"] == "data/06_models/mnist/classifier.keras"
+    assert catalog["raw_images"]["path"] == "data/01_raw"
+    assert conf("test")["catalog"]["generator"]["filepath"].startswith("data/06_models/")
+    check_groups({"output_root": "data/sweeps/s/t1"})
+    with pytest.raises(ValueError, match="without '..'"):
+        check_groups({"output_root": "../elsewhere"})
+
+
+@pytest.mark.e2e
+def test_kedro_sweep_refuses_a_bad_spec_before_anything_runs(tmp_path):
+    project = make_project_copy(tmp_path, with_mnist=False)
+    result = kedro(project, "sweep", "--env", "test", "--num-trials", "0", timeout=120)
+    output = " ".join((result.stdout + result.stderr).split())
+    assert result.returncode != 0
+    assert "sweep.num_trials: Input should be greater than or equal to 1" in output
+    assert "Traceback" not in output
+    assert not (project / "data" / "sweeps").exists()  # no trial, no Ray
+    assert not (project / "mlflow.db").exists() or "test-sweep" not in (
+        project / "mlflow.db"
+    ).read_bytes().decode(errors="replace")
