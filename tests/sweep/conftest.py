@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -130,20 +131,20 @@ def ray_cluster(tmp_path_factory) -> Iterator[str]:
     os.environ.update(auth)
     env = kedro_env()
     log = folder / "ray-start.log"
-    start = [ray, "start", "--head", f"--port={port}",
-             "--num-cpus=2", "--num-gpus=0", "--include-dashboard=false",
-             "--disable-usage-stats"]  # fmt: skip
-    result = subprocess.run(start, env=env, capture_output=True, text=True, timeout=180,
-                            check=False)  # fmt: skip
-    log.write_text(result.stdout + result.stderr)
-    assert result.returncode == 0, log_tail(log)
-    try:
-        yield f"{ray_node_address()}:{port}"
-    finally:
-        subprocess.run([ray, "stop", "--force"], env=env, capture_output=True, timeout=120,
-                       check=False)  # fmt: skip
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+    # --block: the head's processes stay in this command's process group, so stopping the group
+    # stops this cluster alone (`ray stop` would stop every Ray cluster on the machine).
+    start = [ray, "start", "--head", "--block", f"--port={port}", "--num-cpus=2",
+             "--num-gpus=0", "--include-dashboard=false", "--disable-usage-stats"]  # fmt: skip
+    with running_server(start, folder, log, env) as head:
+        deadline = time.monotonic() + 180
+        while "Ray runtime started" not in log.read_text(errors="replace"):
+            assert head.proc.poll() is None and time.monotonic() < deadline, log_tail(log)
+            time.sleep(0.5)
+        try:
+            yield f"{ray_node_address()}:{port}"
+        finally:
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
