@@ -129,6 +129,7 @@ def test_one_parent_and_one_finished_child_per_trial(swept):
     assert len(combos) == 3  # each trial its own values
     for run in finished:
         params, metrics = values(run, "params"), values(run, "metrics")
+        assert tags(run)["mlflow.runName"].startswith(f"trial-{tags(run)['sweep.trial_id']}")
         assert 0.01 <= float(params["training.clip_value"]) <= 0.1
         assert 1 <= int(params["training.n_critic"]) <= 3
         assert params["training.epochs"] == "3"  # the spec's fixed params

@@ -236,6 +236,7 @@ def sweep_figure(table: pd.DataFrame, spec: SweepSpec):
 
     matplotlib.use("Agg")
     from matplotlib import pyplot as plt  # noqa: PLC0415
+    from matplotlib.ticker import NullFormatter  # noqa: PLC0415
 
     keys = list(spec.search_space)
     figure, axes = plt.subplots(1, len(keys), figsize=(4 * len(keys), 3.4), squeeze=False)
@@ -253,6 +254,7 @@ def sweep_figure(table: pd.DataFrame, spec: SweepSpec):
                        edgecolors="red", label="best")  # fmt: skip
         if dist.distribution == "loguniform":
             ax.set_xscale("log")
+            ax.xaxis.set_minor_formatter(NullFormatter())  # only the powers of ten
         ax.set_xlabel(key)
         ax.set_ylabel(spec.metric)
         ax.grid(alpha=0.3)

@@ -137,7 +137,7 @@ def run_trial(config: dict[str, Any], job: TrialJob) -> None:
         process = subprocess.Popen(die_with_parent(command), cwd=job.project, env=env,
                                    stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
         try:
-            _follow(process, client, run_id, job, tune)
+            _follow(process, client, run_id, run_name, job, tune)
         finally:
             if process.poll() is None:  # stopped by the scheduler or the driver: stop it too
                 process.terminate()
@@ -149,7 +149,7 @@ def run_trial(config: dict[str, Any], job: TrialJob) -> None:
                 _close(client, run_id, RunStatus.KILLED)
     with contextlib.suppress(Exception):  # conveniences, never the trial's fault
         client.log_artifact(run_id, str(log_path), "sweep")
-        client.update_run(run_id, name=run_name)  # kedro-mlflow gave it a random one
+        _keep_name(client, run_id, run_name)
     code = process.returncode
     if code < 0:
         _close(client, run_id, RunStatus.KILLED)
@@ -167,11 +167,13 @@ def run_trial(config: dict[str, Any], job: TrialJob) -> None:
     tune.report({job.metric: math.nan if final is None else final, "trial_status": "FINISHED"})
 
 
-def _follow(process, client: MlflowClient, run_id: str, job: TrialJob, tune) -> None:
+def _follow(process, client: MlflowClient, run_id: str, run_name: str, job: TrialJob,
+            tune) -> None:  # fmt: skip
     """Until the process ends: each new epoch's ``epoch_metric`` as one report to Tune."""
-    reported = 0
+    reported, named = 0, False
     while True:
         done = process.poll() is not None or _wait(process, job.poll_seconds)
+        named = named or _keep_name(client, run_id, run_name)
         if job.epoch_metric:
             history = sorted(
                 client.get_metric_history(run_id, job.epoch_metric), key=lambda m: m.step
@@ -182,6 +184,19 @@ def _follow(process, client: MlflowClient, run_id: str, job: TrialJob, tune) -> 
             reported = max(reported, len(history))
         if done:
             return
+
+
+def _keep_name(client: MlflowClient, run_id: str, run_name: str) -> bool:
+    """Give the run back the trial's name once kedro-mlflow has opened it (logged its params)
+    under a random one (its `run.name`); True once that is done."""
+    with contextlib.suppress(Exception):
+        run = client.get_run(run_id)
+        if not run.data.params:
+            return False  # kedro-mlflow has not opened it yet
+        if run.info.run_name != run_name:
+            client.update_run(run_id, name=run_name)
+        return True
+    return False
 
 
 def _wait(process, seconds: float) -> bool:
