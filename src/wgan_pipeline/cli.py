@@ -6,7 +6,6 @@ import os
 from pathlib import Path
 
 import click
-import yaml
 from kedro.config import MissingConfigException
 from kedro.framework.project import pipelines
 from kedro.framework.session import KedroSession
@@ -79,7 +78,6 @@ def sweep(env, address, num_trials, max_concurrent) -> None:
             address=address or os.environ.get("RAY_ADDRESS"),
             epochs=int(epochs),
             experiment=context.mlflow.tracking.experiment.name,
-            spec_text=yaml.safe_dump({"sweep": spec.model_dump()}, sort_keys=False),
         )
     if best is None:
         raise SweepCommandError("No trial finished: see the sweep's parent run in MLflow.")

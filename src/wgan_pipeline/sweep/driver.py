@@ -19,6 +19,7 @@ from typing import Any
 
 import mlflow
 import pandas as pd
+import yaml
 from mlflow import MlflowClient
 from mlflow.entities import RunStatus
 
@@ -47,7 +48,7 @@ def sweep_folder_name(name: str) -> str:
 
 
 def run_sweep(spec: SweepSpec, *, project: Path, env: str, address: str | None, epochs: int,
-              experiment: str, spec_text: str) -> dict[str, Any] | None:  # fmt: skip
+              experiment: str) -> dict[str, Any] | None:  # fmt: skip
     """Run the sweep under the active MLflow tracking set-up (kedro-mlflow's, for ``env``);
     returns the best trial's row. The parent run ends FINISHED, or KILLED on Ctrl-C."""
     import ray  # noqa: PLC0415 (the sweep extra)
@@ -64,7 +65,7 @@ def run_sweep(spec: SweepSpec, *, project: Path, env: str, address: str | None, 
     client = MlflowClient(tracking_uri)
     status = RunStatus.FAILED
     try:
-        mlflow.log_text(spec_text, "sweep.yml")
+        mlflow.log_text(yaml.safe_dump({"sweep": spec.model_dump()}, sort_keys=False), "sweep.yml")
         mlflow.log_params(_flat({"sweep": spec.model_dump(exclude={"search_space"})}))
         mlflow.log_params({f"space.{k}": _describe(d) for k, d in spec.search_space.items()})
         if address and not tracking_uri.startswith(("http://", "https://")):
