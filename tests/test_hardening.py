@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import http.server
+import re
 import signal
 import subprocess
 import sys
@@ -96,7 +97,8 @@ def test_a_signal_during_evaluation_ends_the_run_killed(trained, tmp_path, sig):
     big = "evaluation.n_samples=20000,evaluation.n_reference=20000"
     before = len(runs(trained))
     process = start(trained, "--pipeline", "evaluation", "--params", big, log=log)
-    wait_for(lambda: "evaluation.extract_features" in log.read_text(), process, "evaluation")
+    started = re.compile(r"Running node: (evaluation\.)?extract_features")  # not "Completed"
+    wait_for(lambda: started.search(log.read_text()), process, "evaluation")
     time.sleep(1)
     process.send_signal(sig)
     assert process.wait(timeout=120) != 0

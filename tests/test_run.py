@@ -237,3 +237,10 @@ def test_every_run_logs_system_metrics(finished_run):
     metrics = run.data.metrics
     assert 0 <= metrics["system/cpu_utilization_percentage"] <= 100 * 64
     assert metrics["system/system_memory_usage_megabytes"] > 0
+    # one sampling thread: kedro-mlflow reopens the run before every node, and MLflow's own
+    # switch would start one more monitor each time, logging the same steps again
+    steps = [
+        m.step
+        for m in client.get_metric_history(run.info.run_id, "system/cpu_utilization_percentage")
+    ]
+    assert len(steps) == len(set(steps)), steps

@@ -11,6 +11,7 @@ from kedro.framework.project import pipelines
 from kedro.framework.session import KedroSession
 from kedro.framework.startup import bootstrap_project
 
+from wgan_pipeline.hooks.system_metrics import sampling_interval
 from wgan_pipeline.sweep.spec import SweepSpecError, check_against_params, parse_spec
 
 
@@ -78,6 +79,7 @@ def sweep(env, address, num_trials, max_concurrent) -> None:
             address=address or os.environ.get("RAY_ADDRESS"),
             epochs=int(epochs),
             experiment=context.mlflow.tracking.experiment.name,
+            sampling_interval=sampling_interval(context.config_loader),
         )
     if best is None:
         raise SweepCommandError("No trial finished: see the sweep's parent run in MLflow.")

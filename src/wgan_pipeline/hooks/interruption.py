@@ -21,10 +21,14 @@ class StopOnSignalHook:
     node runs, so Kedro's error hooks see the stop (Kedro passes them ``Exception`` only: a bare
     KeyboardInterrupt would let MLflow's exit handler close the run as FINISHED, and SIGTERM's
     default would end the process with the run left RUNNING). Training installs its own handler
-    inside, which writes a checkpoint first (training_run/signals.py)."""
+    inside, which writes a checkpoint first (training_run/signals.py).
+
+    The stop is also remembered and raised again when the node ends: a library that catches
+    every exception (MLflow's model logging does) cannot swallow it and let the run go on."""
 
     def __init__(self) -> None:
         self._previous: dict[int, Any] = {}
+        self._stop: Interrupted | None = None
 
     @hook_impl
     def before_pipeline_run(self, run_params, pipeline, catalog) -> None:
@@ -33,14 +37,21 @@ class StopOnSignalHook:
 
         def interrupt(signum, frame):
             name = signal.Signals(signum).name
-            raise Interrupted(
+            self._stop = Interrupted(
                 f"kedro run stopped by {name}; what was saved before stays. Run the same "
                 "command again to start over (a killed training resumes from its checkpoint)."
             )
+            raise self._stop
 
+        self._stop = None
         self._previous = {
             sig: signal.signal(sig, interrupt) for sig in (signal.SIGINT, signal.SIGTERM)
         }
+
+    @hook_impl
+    def after_node_run(self, node, catalog, inputs, outputs, is_async) -> None:
+        if self._stop is not None:
+            raise self._stop  # the node (or a library in it) swallowed it
 
     @hook_impl
     def after_pipeline_run(self, run_params, pipeline, catalog) -> None:
@@ -51,6 +62,7 @@ class StopOnSignalHook:
         self._restore()
 
     def _restore(self) -> None:
+        self._stop = None
         for sig, handler in self._previous.items():
             signal.signal(sig, handler)
         self._previous = {}

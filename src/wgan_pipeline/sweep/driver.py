@@ -23,6 +23,8 @@ import yaml
 from mlflow import MlflowClient
 from mlflow.entities import RunStatus
 
+from wgan_pipeline.hooks.system_metrics import system_metrics
+
 from .spec import SweepSpec
 from .trial import PARENT_TAG, TRIAL_TAG, TrialJob, run_trial
 
@@ -48,9 +50,10 @@ def sweep_folder_name(name: str) -> str:
 
 
 def run_sweep(spec: SweepSpec, *, project: Path, env: str, address: str | None, epochs: int,
-              experiment: str) -> dict[str, Any] | None:  # fmt: skip
+              experiment: str, sampling_interval: float | None = None) -> dict[str, Any] | None:  # fmt: skip
     """Run the sweep under the active MLflow tracking set-up (kedro-mlflow's, for ``env``);
-    returns the best trial's row. The parent run ends FINISHED, or KILLED on Ctrl-C."""
+    returns the best trial's row. The parent run ends FINISHED, or KILLED on Ctrl-C; it gets
+    system metrics every ``sampling_interval`` seconds (none when None)."""
     import ray  # noqa: PLC0415 (the sweep extra)
     from ray import tune  # noqa: PLC0415
     from ray.tune.schedulers import ASHAScheduler, FIFOScheduler  # noqa: PLC0415
@@ -64,7 +67,9 @@ def run_sweep(spec: SweepSpec, *, project: Path, env: str, address: str | None, 
                               tags={"sweep.name": folder, "kedro_env": env})  # fmt: skip
     client = MlflowClient(tracking_uri)
     status = RunStatus.FAILED
+    monitor = contextlib.ExitStack()
     try:
+        monitor.enter_context(system_metrics(parent.info.run_id, sampling_interval))
         mlflow.log_text(yaml.safe_dump({"sweep": spec.model_dump()}, sort_keys=False), "sweep.yml")
         mlflow.log_params(_flat({"sweep": spec.model_dump(exclude={"search_space"})}))
         mlflow.log_params({f"space.{k}": _describe(d) for k, d in spec.search_space.items()})
@@ -122,6 +127,7 @@ def run_sweep(spec: SweepSpec, *, project: Path, env: str, address: str | None, 
         logger.warning("kedro sweep stopped by Ctrl-C: the trials are stopped, the runs closed.")
         raise
     finally:
+        monitor.close()
         with contextlib.suppress(Exception):
             ray.shutdown()  # stops this driver's trials (their kedro runs get SIGTERM)
         _close_children(client, parent.info.run_id, wait=status == RunStatus.KILLED)
