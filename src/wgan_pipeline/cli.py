@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 from pathlib import Path
 
 import click
@@ -56,6 +57,16 @@ def sweep(env, address, num_trials, max_concurrent) -> None:
                 f"sweep.pipeline '{spec.pipeline}' is not a pipeline of this project: they are "
                 f"{sorted(pipelines)}. Nothing was run."
             )
+        address = address or os.environ.get("RAY_ADDRESS")
+        check_reachable(address)
+        if "classifier" in pipelines[spec.pipeline].inputs() and not context.catalog.exists(
+            "classifier"
+        ):
+            raise SweepCommandError(
+                f"sweep.pipeline '{spec.pipeline}' judges every epoch with the saved classifier, "
+                f"and there is none for this env: train it once with `kedro run --env "
+                f"{context.env or 'local'} --pipeline classifier`. Nothing was run."
+            )
         try:
             import optuna  # noqa: F401, PLC0415
             import ray  # noqa: F401, PLC0415
@@ -76,7 +87,7 @@ def sweep(env, address, num_trials, max_concurrent) -> None:
             spec,
             project=project,
             env=context.env or "local",
-            address=address or os.environ.get("RAY_ADDRESS"),
+            address=address,
             epochs=int(epochs),
             experiment=context.mlflow.tracking.experiment.name,
             sampling_interval=sampling_interval(context.config_loader),
@@ -85,3 +96,24 @@ def sweep(env, address, num_trials, max_concurrent) -> None:
         raise SweepCommandError("No trial finished: see the sweep's parent run in MLflow.")
     click.echo(f"Best trial {best['trial']}: {spec.metric} = {best[spec.metric]:.4g} "
                f"(MLflow run {best['run_id']})")  # fmt: skip
+
+
+def check_reachable(address: str | None) -> None:
+    """A ``host:port`` (or ``ray://host:port``) Ray address that nothing answers on is refused
+    at once: ``ray.init`` would retry it for minutes. "auto", "local" and None are Ray's."""
+    if address in (None, "auto", "local"):
+        return
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit():
+        raise SweepCommandError(
+            f"--address {address!r} is not host:port (the address `ray start --head` prints, "
+            "e.g. 10.0.0.5:6379). Nothing was run."
+        )
+    try:
+        socket.create_connection((host, int(port)), timeout=10).close()
+    except OSError as exc:
+        raise SweepCommandError(
+            f"No Ray cluster answers at {address} ({exc.strerror or exc}): start one there with "
+            "`ray start --head --port <port>`, or leave --address and RAY_ADDRESS unset for a "
+            "cluster on this machine. Nothing was run."
+        ) from None

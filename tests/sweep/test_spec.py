@@ -131,3 +131,19 @@ def test_kedro_sweep_refuses_a_bad_spec_before_anything_runs(tmp_path):
     assert not (project / "mlflow.db").exists() or "test-sweep" not in (
         project / "mlflow.db"
     ).read_bytes().decode(errors="replace")
+
+
+@pytest.mark.e2e
+def test_kedro_sweep_refuses_a_dead_address_and_a_missing_classifier_at_once(tmp_path):
+    """Either would otherwise cost minutes: ray.init retrying, or every trial failing."""
+    project = make_project_copy(tmp_path, with_mnist=False)
+    dead = kedro(project, "sweep", "--env", "test", "--address", "127.0.0.1:1", timeout=120)
+    output = " ".join((dead.stdout + dead.stderr).split())
+    assert dead.returncode != 0
+    assert "No Ray cluster answers at 127.0.0.1:1" in output, output[-3000:]
+    untrained = kedro(project, "sweep", "--env", "test", timeout=120)
+    output = " ".join((untrained.stdout + untrained.stderr).split())
+    assert untrained.returncode != 0
+    assert "kedro run --env test --pipeline classifier" in output, output[-3000:]
+    assert "Traceback" not in output
+    assert not (project / "data" / "sweeps").exists()

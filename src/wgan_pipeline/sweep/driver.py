@@ -79,7 +79,9 @@ def run_sweep(spec: SweepSpec, *, project: Path, env: str, address: str | None, 
                 "on other nodes cannot write to it. Use an env whose mlflow.yml names an MLflow "
                 "server (conf/cluster).", address, tracking_uri,
             )  # fmt: skip
-        ray.init(address=address, include_dashboard=False, log_to_driver=False,
+        # "local": a new cluster of this process's own, never one a crashed `ray start` left
+        # in /tmp/ray/ray_current_cluster (ray.init() would wait on it for ever)
+        ray.init(address=address or "local", include_dashboard=False, log_to_driver=False,
                  configure_logging=False)  # fmt: skip
         job = TrialJob(
             project=str(project), env=env, pipeline=spec.pipeline, fixed=dict(spec.params),
