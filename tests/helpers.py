@@ -301,3 +301,24 @@ def backend_steps(out: str, constraint: str, steps_per_execution: str = "1") -> 
         generator_steps=int(wgan.generator_optimizer.iterations.numpy()),
         **{name: np.array(values) for name, values in history.history.items()},
     )
+
+
+def apt_install(package: str) -> None:
+    """Debian's ``package`` via apt-get, one install at a time on this machine (pytest-xdist
+    workers may want two at once; dpkg allows one), or skip saying why it cannot be installed."""
+    import fcntl  # noqa: PLC0415 (POSIX only; apt-get is too)
+
+    if not shutil.which("apt-get") or os.geteuid() != 0:
+        pytest.skip(f"{package} is not installed and cannot be (needs root and apt-get)")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    with open("/tmp/wgan-pipeline-tests-apt.lock", "w") as lock:  # noqa: PTH123
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        for args in (["apt-get", "update", "-q"], ["apt-get", "install", "-y", "-q", package]):
+            try:
+                result = subprocess.run(args, env=env, capture_output=True, text=True,
+                                        timeout=600, check=False)  # fmt: skip
+            except subprocess.TimeoutExpired:
+                pytest.skip(f"{package} cannot be installed: `{' '.join(args)}` took over 10 min")
+            if result.returncode != 0:
+                pytest.skip(f"{package} cannot be installed: `{' '.join(args)}` exited with "
+                            f"{result.returncode}: {(result.stdout + result.stderr)[-1500:]}")  # fmt: skip

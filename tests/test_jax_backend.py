@@ -92,7 +92,7 @@ print("ok")
 
 def test_library_and_training_tests_pass_on_the_jax_backend():
     """The WGAN, layer, model, image, metric and checkpoint tests, again with KERAS_BACKEND=jax."""
-    done = on_backend("jax", sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+    done = on_backend("jax", sys.executable, "-m", "pytest", "-q", "-n", "0", "-p", "no:cacheprovider",
                       "tests/gan", "tests/training_run")  # fmt: skip
     assert done.returncode == 0, done.stdout[-5000:]
 

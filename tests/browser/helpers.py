@@ -24,7 +24,7 @@ import pytest
 from PIL import Image
 from playwright.sync_api import Page
 
-from ..helpers import PROJECT_ROOT
+from ..helpers import PROJECT_ROOT, apt_install
 
 VIEWPORT = {"width": 1400, "height": 900}
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome-stable", "google-chrome")
@@ -134,23 +134,7 @@ def find_chromium() -> str | None:
 
 def install_chromium() -> str:
     """Debian's chromium via apt-get, or skip saying why it cannot be installed."""
-    if not shutil.which("apt-get"):
-        pytest.skip("chromium cannot be installed: no chromium binary and no apt-get")
-    if os.geteuid() != 0:
-        pytest.skip("chromium cannot be installed: no chromium binary and not root for apt-get")
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    for args in (["apt-get", "update", "-q"], ["apt-get", "install", "-y", "-q", "chromium"]):
-        try:
-            result = subprocess.run(
-                args, env=env, capture_output=True, text=True, timeout=600, check=False
-            )
-        except subprocess.TimeoutExpired:
-            pytest.skip(f"chromium cannot be installed: `{' '.join(args)}` took over 10 minutes")
-        if result.returncode != 0:
-            pytest.skip(
-                f"chromium cannot be installed: `{' '.join(args)}` exited with "
-                f"{result.returncode}: {(result.stdout + result.stderr)[-1500:]}"
-            )
+    apt_install("chromium")
     if path := find_chromium():
         return path
     pytest.skip("chromium cannot be installed: apt-get succeeded but no chromium binary is on PATH")

@@ -4,6 +4,7 @@ and a local Ray cluster (`ray start --head`)."""
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import secrets
@@ -19,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from ..browser.helpers import free_port, log_tail, running_server
-from ..helpers import kedro_env
+from ..helpers import apt_install, kedro_env
 
 
 @dataclass(frozen=True)
@@ -41,19 +42,6 @@ def postgres_bin(name: str) -> str | None:
     return found[-1] if found else shutil.which(name)
 
 
-def install_postgres() -> None:
-    """Debian's postgresql via apt-get, or skip saying why it cannot be installed."""
-    if not shutil.which("apt-get") or os.geteuid() != 0:
-        pytest.skip("PostgreSQL is not installed and cannot be (needs root and apt-get)")
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    for args in (["apt-get", "update", "-q"], ["apt-get", "install", "-y", "-q", "postgresql"]):
-        result = subprocess.run(args, env=env, capture_output=True, text=True, timeout=600,
-                                check=False)  # fmt: skip
-        if result.returncode != 0:
-            pytest.skip(f"PostgreSQL cannot be installed: `{' '.join(args)}` exited with "
-                        f"{result.returncode}: {(result.stdout + result.stderr)[-1500:]}")  # fmt: skip
-
-
 def as_db_user(args: list[str]) -> list[str]:
     """PostgreSQL refuses to run as root: as root, run it as the package's `postgres` user."""
     return ["runuser", "-u", "postgres", "--", *args] if os.geteuid() == 0 else args
@@ -62,7 +50,7 @@ def as_db_user(args: list[str]) -> list[str]:
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[Postgres]:
     if postgres_bin("initdb") is None:
-        install_postgres()
+        apt_install("postgresql")
     initdb, pg_ctl = postgres_bin("initdb"), postgres_bin("pg_ctl")
     folder = Path(tempfile.mkdtemp(prefix="wgan-postgres-"))
     if os.geteuid() == 0:
@@ -148,3 +136,8 @@ def ray_cluster(tmp_path_factory) -> Iterator[str]:
                     os.environ.pop(name, None)
                 else:
                     os.environ[name] = value
+    # the head wrote its address where ray.init() looks for "the" local cluster; it is gone now
+    current = Path(tempfile.gettempdir()) / "ray" / "ray_current_cluster"
+    with contextlib.suppress(OSError):
+        if current.read_text().strip().endswith(f":{port}"):
+            current.unlink()
