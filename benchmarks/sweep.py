@@ -41,7 +41,7 @@ def ray_start_seconds() -> float:
     code = (
         "import time, ray\n"
         "t = time.perf_counter()\n"
-        "ray.init(address=\"local\", include_dashboard=False, log_to_driver=False)\n"
+        'ray.init(address="local", include_dashboard=False, log_to_driver=False)\n'
         "ray.shutdown()\n"
         "print(time.perf_counter() - t)\n"
     )
