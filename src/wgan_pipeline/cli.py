@@ -93,7 +93,10 @@ def sweep(env, address, num_trials, max_concurrent) -> None:
             sampling_interval=sampling_interval(context.config_loader),
         )
     if best is None:
-        raise SweepCommandError("No trial finished: see the sweep's parent run in MLflow.")
+        raise SweepCommandError(
+            "No trial finished: the sweep's parent run in MLflow has trials.csv, and each "
+            "trial's log is data/sweeps/<sweep>/<trial>/kedro-run-<attempt>.log."
+        )
     click.echo(f"Best trial {best['trial']}: {spec.metric} = {best[spec.metric]:.4g} "
                f"(MLflow run {best['run_id']})")  # fmt: skip
 

@@ -147,3 +147,24 @@ def test_kedro_sweep_refuses_a_dead_address_and_a_missing_classifier_at_once(tmp
     assert "kedro run --env test --pipeline classifier" in output, output[-3000:]
     assert "Traceback" not in output
     assert not (project / "data" / "sweeps").exists()
+
+
+def test_a_sweep_whose_trials_all_failed_draws_nothing_and_has_no_best():
+    """Every trial failed before its first epoch (bad data): NaN everywhere, no crash."""
+    pytest.importorskip("ray")
+    import pandas as pd  # noqa: PLC0415
+
+    from wgan_pipeline.sweep.driver import best_row, sweep_figure  # noqa: PLC0415 (Ray)
+
+    spec = parse_spec(conf("test")["sweep"]["sweep"])
+    keys = {
+        key: [0.05, 0.02] if key != "training.n_critic" else [1, 2] for key in spec.search_space
+    }
+    failed = pd.DataFrame({"trial": ["a", "b"], "status": ["FAILED", "FAILED"], **keys,
+                           spec.metric: [float("nan")] * 2,
+                           f"last {spec.epoch_metric}": [float("nan")] * 2})  # fmt: skip
+    assert sweep_figure(failed, spec) is None
+    assert best_row(failed, spec) is None
+    drawn = failed.assign(status=["FINISHED", "FAILED"], **{spec.metric: [30.0, float("nan")]})
+    assert sweep_figure(drawn, spec) is not None
+    assert best_row(drawn, spec)["trial"] == "a"

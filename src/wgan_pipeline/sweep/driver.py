@@ -11,9 +11,13 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
+import os
 import re
+import signal
 import tempfile
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -117,16 +121,18 @@ def run_sweep(spec: SweepSpec, *, project: Path, env: str, address: str | None, 
             ),
         )  # fmt: skip
         started = time.perf_counter()
-        tuner.fit()
+        with _stop_on_signals():
+            tuner.fit()
         seconds = time.perf_counter() - started
         _close_children(client, parent.info.run_id)  # any a lost worker left RUNNING
         table = trials_table(client, experiment_id, parent.info.run_id, spec)
         best = log_summary(table, spec, seconds)
         status = RunStatus.FINISHED
         return best
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as stop:
         status = RunStatus.KILLED
-        logger.warning("kedro sweep stopped by Ctrl-C: the trials are stopped, the runs closed.")
+        logger.warning("kedro sweep stopped by %s: the trials are stopped, the runs closed.",
+                       stop.args[0] if stop.args else "SIGINT")  # fmt: skip
         raise
     finally:
         monitor.close()
@@ -134,6 +140,32 @@ def run_sweep(spec: SweepSpec, *, project: Path, env: str, address: str | None, 
             ray.shutdown()  # stops this driver's trials (their kedro runs get SIGTERM)
         _close_children(client, parent.info.run_id, wait=status == RunStatus.KILLED)
         mlflow.end_run(RunStatus.to_string(status))
+
+
+@contextlib.contextmanager
+def _stop_on_signals() -> Iterator[None]:
+    """SIGINT (Ctrl-C) and SIGTERM raise KeyboardInterrupt in the driver while Tune runs. Tune's
+    own SIGINT handler would only end the loop, and the sweep would go on as if it had finished;
+    SIGTERM's default would leave the parent run RUNNING."""
+
+    def stop(signum, frame):
+        raise KeyboardInterrupt(signal.Signals(signum).name)
+
+    if threading.current_thread() is not threading.main_thread():
+        yield  # Python delivers signals to the main thread only
+        return
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    tune_handler = os.environ.get("TUNE_DISABLE_SIGINT_HANDLER")
+    os.environ["TUNE_DISABLE_SIGINT_HANDLER"] = "1"
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        if tune_handler is None:
+            os.environ.pop("TUNE_DISABLE_SIGINT_HANDLER", None)
+        else:
+            os.environ["TUNE_DISABLE_SIGINT_HANDLER"] = tune_handler
 
 
 def _describe(dist) -> str:
@@ -155,11 +187,12 @@ def _flat(values: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 
 def _close_children(client: MlflowClient, parent_id: str, wait: bool = False) -> None:
     """Child runs still RUNNING once the trials are over were left by a process that died
-    without a word (a lost node): KILLED. After Ctrl-C the trials' own processes close their
-    runs as KILLED on SIGTERM; those that could not within a minute are closed here."""
+    without a word (a lost node): KILLED. After Ctrl-C the driver gives the trials 10 s to
+    close their own runs: Ray kills the processes of a stopped trial's worker (SIGKILL), so
+    most cannot, and they are closed here."""
     parent = client.get_run(parent_id)
     query = f"tags.`{PARENT_TAG}` = '{parent_id}' and attributes.status = 'RUNNING'"
-    deadline = time.monotonic() + (60 if wait else 0)
+    deadline = time.monotonic() + (10 if wait else 0)
     while True:
         running = client.search_runs([parent.info.experiment_id], query)
         if not running or time.monotonic() >= deadline:
@@ -223,8 +256,7 @@ def log_summary(table: pd.DataFrame, spec: SweepSpec, seconds: float) -> dict[st
         path = Path(tmp) / "trials.csv"
         table.to_csv(path, index=False)
         mlflow.log_artifact(str(path))
-        if len(table):
-            figure = sweep_figure(table, spec)
+        if (figure := sweep_figure(table, spec)) is not None:
             mlflow.log_figure(figure, "sweep.png")
     counts = table["status"].value_counts().to_dict() if len(table) else {}
     mlflow.log_metrics({f"trials.{status.lower()}": n for status, n in counts.items()}
@@ -240,7 +272,12 @@ def log_summary(table: pd.DataFrame, spec: SweepSpec, seconds: float) -> dict[st
 
 def sweep_figure(table: pd.DataFrame, spec: SweepSpec):
     """The metric against each swept key, one panel each: finished trials as dots, the best
-    ringed, others (failed, stopped early) as crosses at their last per-epoch value."""
+    ringed, others (failed, stopped early) as crosses at their last per-epoch value; None when
+    no trial has a value to draw (every one failed before its first epoch)."""
+    last = f"last {spec.epoch_metric}"
+    values = [table[column] for column in (spec.metric, last) if column in table]
+    if not any(column.notna().any() for column in values):
+        return None
     import matplotlib  # noqa: PLC0415
 
     matplotlib.use("Agg")
@@ -251,7 +288,6 @@ def sweep_figure(table: pd.DataFrame, spec: SweepSpec):
     figure, axes = plt.subplots(1, len(keys), figsize=(4 * len(keys), 3.4), squeeze=False)
     best = best_row(table, spec)
     finished = table["status"] == "FINISHED"
-    last = f"last {spec.epoch_metric}"
     for ax, key in zip(axes[0], keys, strict=True):
         dist = spec.search_space[key]
         ax.scatter(table.loc[finished, key], table.loc[finished, spec.metric], label="finished")

@@ -149,7 +149,7 @@ def run_trial(config: dict[str, Any], job: TrialJob) -> None:
                 _close(client, run_id, RunStatus.KILLED)
     with contextlib.suppress(Exception):  # conveniences, never the trial's fault
         client.log_artifact(run_id, str(log_path), "sweep")
-        _keep_name(client, run_id, run_name)
+        _keep_name(client, run_id, run_name, even_unopened=True)
     code = process.returncode
     if code < 0:
         _close(client, run_id, RunStatus.KILLED)
@@ -186,12 +186,14 @@ def _follow(process, client: MlflowClient, run_id: str, run_name: str, job: Tria
             return
 
 
-def _keep_name(client: MlflowClient, run_id: str, run_name: str) -> bool:
+def _keep_name(client: MlflowClient, run_id: str, run_name: str,
+               even_unopened: bool = False) -> bool:  # fmt: skip
     """Give the run back the trial's name once kedro-mlflow has opened it (logged its params)
-    under a random one (its `run.name`); True once that is done."""
+    under a random one (its `run.name`); True once that is done. ``even_unopened``: after the
+    process ended (it may have failed before kedro-mlflow logged anything)."""
     with contextlib.suppress(Exception):
         run = client.get_run(run_id)
-        if not run.data.params:
+        if not run.data.params and not even_unopened:
             return False  # kedro-mlflow has not opened it yet
         if run.info.run_name != run_name:
             client.update_run(run_id, name=run_name)
