@@ -137,7 +137,7 @@ def run_sweep(spec: SweepSpec, *, project: Path, env: str, address: str | None, 
     finally:
         monitor.close()
         with contextlib.suppress(Exception):
-            ray.shutdown()  # stops this driver's trials (their kedro runs get SIGTERM)
+            ray.shutdown()  # stops this driver's trials (Ray ends their kedro runs)
         _close_children(client, parent.info.run_id, wait=status == RunStatus.KILLED)
         mlflow.end_run(RunStatus.to_string(status))
 
