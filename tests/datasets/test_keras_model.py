@@ -96,3 +96,15 @@ def test_a_save_killed_mid_write_leaves_the_previous_version_the_latest(tmp_path
     dataset = KerasModelDataset(filepath=str(root), version=Version(None, None))
     assert Path(dataset._get_load_path()) == first / "generator.keras"
     assert dataset.load().output_shape == (None, 2)
+
+
+def test_a_version_another_run_took_gets_a_fresh_one(tmp_path):
+    """Two runs started in the same millisecond share a session timestamp: both saves land."""
+    root = tmp_path / "generator.keras"
+    taken = "2026-01-01T00.00.00.000Z"
+    KerasModelDataset(filepath=str(root), version=Version(None, taken)).save(small_model())
+    KerasModelDataset(filepath=str(root), version=Version(None, taken)).save(small_model())
+    versions = sorted(p.name for p in root.iterdir())
+    assert len(versions) == 2 and versions[0] == taken
+    for version in versions:
+        keras.saving.load_model(root / version / "generator.keras", safe_mode=True)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import os
+import time
 from pathlib import Path, PurePosixPath
 
 import keras
-from kedro.io.core import DatasetError
+from kedro.io.core import DatasetError, Version, generate_timestamp
 from kedro_datasets.tensorflow import TensorFlowModelDataset
 
 from wgan_pipeline.durable import fsync
@@ -23,7 +24,7 @@ class KerasModelDataset(TensorFlowModelDataset):
         """Write the model beside its final name, flush it to disk, then rename it into place:
         a kill or a full disk mid-write leaves no partial file where a load would find it (a
         version folder without the file is not a version), and earlier versions stay."""
-        path = Path(self._get_save_path())
+        path = Path(self._save_path())
         _remove_dead_partials(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         partial = path.with_name(f".{path.name}.partial-{os.getpid()}.keras")
@@ -42,6 +43,24 @@ class KerasModelDataset(TensorFlowModelDataset):
             ) from exc
         finally:
             partial.unlink(missing_ok=True)
+
+    def _save_path(self) -> str:
+        """The version's path; a fresh version when another process took this one (two
+        `kedro run`s started in the same millisecond get the same session timestamp)."""
+        try:
+            return self._get_save_path()
+        except DatasetError as exc:
+            if (
+                self._version is None
+                or self._version.save is None
+                or ("must not exist" not in str(exc))
+            ):
+                raise
+            taken = self._version.save
+            while (fresh := generate_timestamp()) <= taken:
+                time.sleep(0.001)
+            self._version = Version(self._version.load, fresh)
+            return self._get_save_path()
 
     def load(self) -> keras.Model:
         path = PurePosixPath(self._get_load_path())
