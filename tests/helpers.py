@@ -203,6 +203,11 @@ def model_versions(project: Path, name: str, dataset: str = "mnist") -> list[Pat
     return sorted(version / f"{name}.keras" for version in folder.iterdir())
 
 
+def judge_files(project: Path, dataset: str = "mnist") -> list[str]:
+    """The names of the judge's files (``<name>.keras`` and its card ``<name>.json``)."""
+    return sorted(p.name for p in (project / "data" / "06_models" / dataset).glob("*judge*"))
+
+
 def digest(path: Path) -> str:
     """The SHA-256 of a file's bytes: to show a refused file was left as it was."""
     return hashlib.sha256(path.read_bytes()).hexdigest()

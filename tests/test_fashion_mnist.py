@@ -18,8 +18,8 @@ def test_kedro_run_on_fashion_mnist_keeps_its_own_judge_and_tags_the_run(tmp_pat
     assert done.returncode == 0, output[-5000:]
     assert "fashion_mnist classifier: test accuracy" in output
 
-    (classifier,) = model_versions(project, "classifier", dataset="fashion_mnist")
-    assert keras.saving.load_model(classifier).name == "fashion_mnist_classifier"
+    judge = project / "data" / "06_models" / "fashion_mnist" / "test_judge.keras"
+    assert keras.saving.load_model(judge).name == "fashion_mnist_classifier"
     (generator,) = model_versions(project, "generator", dataset="fashion_mnist")
     assert keras.saving.load_model(generator).name == "fashion_mnist_generator"
     assert not (project / "data" / "06_models" / "mnist").exists()  # MNIST's judge untouched

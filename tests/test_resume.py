@@ -136,7 +136,7 @@ def test_two_runs_at_once_both_finish_and_keep_their_own_outputs(tmp_path):
     for process, log in zip(processes, logs):
         assert process.wait(timeout=500) == 0, log.read_text()[-5000:]
 
-    for name in ("generator", "critic", "classifier"):
+    for name in ("generator", "critic"):
         versions = model_versions(project, name)
         assert len(versions) == 2, name
         for version in versions:

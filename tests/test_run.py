@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import sqlite3
 import time
@@ -17,6 +18,8 @@ from PIL import Image
 from wgan_pipeline.gan.images import latent_noise, unscale_images
 
 from .helpers import (
+    digest,
+    judge_files,
     kedro,
     make_project_copy,
     model_versions,
@@ -68,7 +71,7 @@ def test_kedro_run_judges_the_samples_against_real_and_noise(finished_run):
     assert metrics.loc["real", "fid"] < metrics.loc["noise", "fid"]
     shares = metrics[[f"share_{d}" for d in range(10)]].sum(axis=1)
     np.testing.assert_allclose(shares, 1.0, atol=1e-9)
-    assert len(model_versions(finished_run, "classifier")) == 1
+    assert judge_files(finished_run) == ["test_judge.json", "test_judge.keras"]
     for picture in ("class_histogram", "wasserstein_curve", "loss_curves",
                     "latent_interpolation", "training_progress"):  # fmt: skip
         assert Image.open(reporting / f"{picture}.png").size > (100, 100), picture
@@ -87,6 +90,12 @@ def test_kedro_run_is_one_finished_mlflow_run(finished_run):
     assert params["data.max_train_images"] == "200" and params["training.n_critic"] == "1"
     tags = run.data.tags
     assert tags["kedro_env"] == "test" and len(tags["git_commit"]) == 40
+    assert tags["devices"]  # the backend's devices, logged before any node
+    # the judge that produced every number: its card, and the settings it was trained with
+    card = json.loads((finished_run / "data/06_models/mnist/test_judge.json").read_text())
+    assert params["judge.name"] == "test_judge" and params["judge.hash"] == card["hash"]
+    assert float(params["judge.test_accuracy"]) == pytest.approx(card["test_accuracy"])
+    assert params["classifier.epochs"] == "1" == str(card["settings"]["epochs"])  # conf/test
 
     for name in ("critic_loss", "generator_loss", "wasserstein_estimate"):
         history = client.get_metric_history(run.info.run_id, name)
@@ -202,7 +211,7 @@ def test_a_second_run_keeps_the_first_runs_models(finished_run):
         versions = model_versions(finished_run, name)
         assert len(versions) == 2, name
         assert versions[0].read_bytes() == content  # the first run's file, untouched
-    assert len(model_versions(finished_run, "classifier")) == 1  # reused, not retrained
+    assert judge_files(finished_run) == ["test_judge.json", "test_judge.keras"]
     samples = np.load(finished_run / "data" / "07_model_output" / "generated_samples.npy")
     noise = latent_noise(100, 100, "uniform", seed=1234)  # conf/test's evaluation
     for version, judged in zip(model_versions(finished_run, "generator"), (False, True)):
@@ -244,3 +253,34 @@ def test_every_run_logs_system_metrics(finished_run):
         for m in client.get_metric_history(run.info.run_id, "system/cpu_utilization_percentage")
     ]
     assert len(steps) == len(set(steps)), steps
+
+
+def test_the_judge_is_one_per_data_set_and_no_env_replaces_it(finished_run):
+    """`--env test` trained its own cheap judge (test_judge): a run of the default env finds no
+    judge of its own and stops before any node, naming the command, instead of being judged
+    by the test's; asking for other judge settings than the saved judge's is refused too.
+    Neither leaves a file changed or an MLflow run."""
+    before = {p: digest(p) for p in (finished_run / "data" / "06_models" / "mnist").glob("*judge*")}
+    runs = mlflow_run_count(finished_run)
+
+    gan = kedro(finished_run, "run", "--pipeline", "gan",
+                "--params", "training.epochs=1,data.max_train_images=1000")  # fmt: skip
+    output = " ".join((gan.stdout + gan.stderr).split())
+    assert gan.returncode != 0
+    assert "data/06_models/mnist/judge.keras is missing" in output
+    assert "`kedro run --pipeline classifier`" in output and "Nothing was run" in output
+    assert "Running node" not in output
+
+    other = kedro(finished_run, "run", "--env", "test", "--pipeline", "classifier",
+                  "--params", "classifier.epochs=2")  # fmt: skip
+    output = " ".join((other.stdout + other.stderr).split())
+    assert other.returncode != 0
+    assert "classifier.epochs: saved 1, asked 2" in output and "Running node" not in output
+
+    assert {p: digest(p) for p in before} == before
+    assert mlflow_run_count(finished_run) == runs
+
+
+def mlflow_run_count(project: Path) -> int:
+    with sqlite3.connect(project / "mlflow.db") as db:
+        return db.execute("select count(*) from runs").fetchone()[0]

@@ -54,6 +54,7 @@ def test_the_fashion_env_moves_the_parameter_and_every_path():
     assert loader["parameters"]["data"]["dataset"] == "fashion_mnist"
     catalog = loader["catalog"]
     assert catalog["raw_images"]["dataset"] == "fashion_mnist"
-    for name in ("generator", "critic", "classifier"):
+    for name in ("generator", "critic"):
         assert catalog[name]["filepath"] == f"data/06_models/fashion_mnist/{name}.keras"
+    assert catalog["classifier"]["filepath"] == "data/06_models/fashion_mnist/judge.keras"
     assert catalog["training_checkpoints"]["path"] == "data/06_models/fashion_mnist/checkpoints"

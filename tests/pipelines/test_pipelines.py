@@ -43,7 +43,8 @@ def test_default_pipeline_is_the_four_in_order(pipelines):
     assert {"data_processing", "training", "evaluation", "classifier", "gan"} <= set(pipelines)
     params = {"params:data", "params:training", "params:training.noise", "params:evaluation"}
     assert set(pipelines["__default__"].inputs()) == {
-        "raw_images", "params:classifier", "training_checkpoints", "champion", *params
+        "raw_images", "params:classifier", "saved_judge", "training_checkpoints", "champion",
+        *params,
     }  # fmt: skip
     order = [node.name for node in pipelines["__default__"].nodes]
     # the judge is trained first: training is judged by the classifier of the evaluation

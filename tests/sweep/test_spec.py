@@ -111,7 +111,7 @@ def test_output_root_moves_a_runs_outputs_and_nothing_else():
     assert catalog["generator"]["filepath"] == "data/sweeps/s/t1/06_models/mnist/generator.keras"
     assert catalog["training_checkpoints"]["path"].startswith("data/sweeps/s/t1/")
     assert catalog["sample_grid"]["dataset"]["filepath"].startswith("data/sweeps/s/t1/08_")
-    assert catalog["classifier"]["filepath"] == "data/06_models/mnist/classifier.keras"
+    assert catalog["classifier"]["filepath"] == "data/06_models/mnist/test_judge.keras"
     assert catalog["raw_images"]["path"] == "data/01_raw"
     assert conf("test")["catalog"]["generator"]["filepath"].startswith("data/06_models/")
     check_groups({"output_root": "data/sweeps/s/t1"})

@@ -2,6 +2,7 @@
 
 from .directory import DirectoryDataset
 from .idx_gz import IdxGzDataset
+from .judge import JudgeCardDataset, JudgeDataset
 from .keras_model import KerasModelDataset
 from .labelled_images import LabelledImagesDataset
 from .mlflow_generator import MlflowGeneratorDataset
@@ -11,6 +12,8 @@ from .numpy_dataset import NpyDataset
 __all__ = [
     "DirectoryDataset",
     "IdxGzDataset",
+    "JudgeCardDataset",
+    "JudgeDataset",
     "KerasModelDataset",
     "LabelledImagesDataset",
     "MlflowGeneratorDataset",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import tarfile
+import zipfile
 from pathlib import Path
 
 from kedro.framework.hooks import hook_impl
@@ -28,11 +30,11 @@ class ConfigChecksHook:
     def after_context_created(self, context):
         conf = Path(context.config_loader.conf_source)
         env = context.env or context.config_loader.default_run_env
-        if not (conf / env).is_dir() and env != context.config_loader.default_run_env:
-            known = sorted(p.name for p in conf.iterdir() if p.is_dir() and p.name != "base")
+        envs = conf_envs(conf)
+        if env not in envs and env != context.config_loader.default_run_env:
             raise ConfigurationError(
                 f"The Kedro environment '{env}' does not exist: there is no folder {conf / env}. "
-                f"The environments are {known}; nothing was run."
+                f"The environments are {sorted(envs - {'base'})}; nothing was run."
             )
         try:
             check_groups(context.params)
@@ -41,6 +43,55 @@ class ConfigChecksHook:
         check_mixed_precision(context.params.get("training"))
         check_dataset_follows_globals(context)
         return (yield)
+
+    @hook_impl(tryfirst=True)  # before kedro-mlflow opens a run: a refusal leaves none
+    def before_pipeline_run(self, run_params, pipeline, catalog) -> None:
+        check_judge(pipeline, catalog, run_params.get("env"))
+
+
+def conf_envs(conf: Path) -> set[str]:
+    """The env folders of a conf source: a folder, or the archive `kedro package` writes."""
+    if conf.is_dir():
+        return {p.name for p in conf.iterdir() if p.is_dir()}
+    if tarfile.is_tarfile(conf):
+        with tarfile.open(conf) as archive:
+            names = [m.name for m in archive.getmembers() if m.isdir()]
+    else:
+        with zipfile.ZipFile(conf) as archive:
+            names = [n.rstrip("/") for n in archive.namelist() if n.endswith("/")]
+    return {Path(n).parts[1] for n in names if len(Path(n).parts) == 2}
+
+
+def check_judge(pipeline, catalog, env: str | None) -> None:
+    """The data set's judge is fixed: a pipeline that judges with the saved one needs it there,
+    and one that would train it with other settings than the saved judge's is refused (the
+    judge would silently change, and with it every FID), each before any node runs."""
+    command = f"kedro run{f' --env {env}' if env else ''} --pipeline classifier"
+    if "classifier" in pipeline.inputs() and not catalog.exists("classifier"):
+        raise ConfigurationError(
+            f"This run judges with the data set's saved judge, and there is none: "
+            f"{catalog.get('classifier').path} is missing. Train it first with `{command}` "
+            "(`kedro run` with no --pipeline trains it too). Nothing was run."
+        )
+    card = catalog.load("judge_card") if "saved_judge" in pipeline.inputs() else None
+    if card is None or not catalog.exists("classifier"):
+        return
+    wanted = _as_dict(catalog.load("params:classifier"))
+    changed = {k: (v, wanted.get(k)) for k, v in card["settings"].items() if wanted.get(k) != v}
+    if changed:
+        listed = ", ".join(
+            f"classifier.{k}: saved {old!r}, asked {new!r}" for k, (old, new) in changed.items()
+        )
+        raise ConfigurationError(
+            f"The saved judge {catalog.get('classifier').path} was trained with other settings "
+            f"({listed}). The judge is fixed per data set so that every run's FID compares: "
+            "drop those overrides, or delete the judge and its card (.keras and .json) to train "
+            "a new one, whose FIDs will not compare with earlier runs'. Nothing was run."
+        )
+
+
+def _as_dict(value) -> dict:
+    return value.model_dump() if hasattr(value, "model_dump") else dict(value or {})
 
 
 def check_dataset_follows_globals(context) -> None:

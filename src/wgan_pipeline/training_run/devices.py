@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
+import subprocess
 
 import keras
 
@@ -24,6 +26,40 @@ def devices() -> list[str]:
 
     found = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")
     return [d.name for d in found]
+
+
+GPU_INSTALL = 'pip install -e ".[gpu]"'
+
+
+def nvidia_gpus() -> list[str]:
+    """The NVIDIA GPUs the driver sees (``nvidia-smi -L``), whatever the backend sees."""
+    if shutil.which("nvidia-smi") is None:
+        return []
+    try:
+        listed = subprocess.run(
+            ["nvidia-smi", "-L"], capture_output=True, text=True, timeout=20, check=False
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return []
+    return [line.strip() for line in listed.splitlines() if line.startswith("GPU ")]
+
+
+def report_devices() -> str:
+    """Logs the devices this run computes on, and returns them. Where the driver sees an NVIDIA
+    GPU but the backend does not (plain ``tensorflow`` carries no CUDA libraries on Linux), it
+    warns with the install line that fixes it: the run would silently train on the CPU."""
+    found = ", ".join(devices())
+    logger.info("Keras %s backend computes on: %s.", keras.backend.backend(), found)
+    gpus = nvidia_gpus()
+    if gpus and "GPU" not in found.upper():
+        logger.warning(
+            "nvidia-smi sees %s, but the %s backend does not: this run trains on the CPU. "
+            "Install the CUDA builds with `%s` (TensorFlow's and JAX's), then run again.",
+            "; ".join(gpus),
+            keras.backend.backend(),
+            GPU_INSTALL,
+        )
+    return found
 
 
 def enable_determinism() -> None:

@@ -1,5 +1,4 @@
-"""Train the classifier that judges generated images of its data set (no Inception weights
-offline)."""
+"""The data set's judge: a classifier (no Inception weights offline) trained once and kept."""
 
 from __future__ import annotations
 
@@ -9,23 +8,50 @@ import keras
 import numpy as np
 
 from wgan_pipeline.gan.images import scale_images
+from wgan_pipeline.gan.judge import classifier_identity
 from wgan_pipeline.gan.models import build_classifier
-from wgan_pipeline.params import ClassifierParams, DataParams, model_name
+from wgan_pipeline.params import ClassifierParams, DataParams, check_data_set, model_name
 
 logger = logging.getLogger(__name__)
 
 
 def train_classifier(
-    raw: dict[str, np.ndarray], params: ClassifierParams, data: DataParams
-) -> keras.Model:
-    """Train on the data set's training split and log its accuracy on the test split (the
-    evaluation pipeline reports that accuracy again with every run's metrics). Named after the
-    data set (``fashion_mnist_classifier``), so it never judges another data set's images."""
+    raw: dict[str, np.ndarray],
+    params: ClassifierParams,
+    data: DataParams,
+    saved: keras.Model | None,
+) -> tuple[keras.Model, dict]:
+    """The judge and its card. A saved judge is reused as it is (its settings were checked
+    against ``params`` before the run); otherwise one is trained on the data set's training
+    split. Named after the data set (``fashion_mnist_classifier``), so it never judges another
+    data set's images. The card holds its hash, its accuracy on the test split and the settings
+    it was trained with."""
+    if saved is not None:
+        check_data_set(saved, "classifier", data.dataset)
+        logger.info(
+            "%s judge: reusing the saved one (%s).", data.dataset, classifier_identity(saved)
+        )
+        classifier = saved
+    else:
+        classifier = _train(raw, params, data.dataset)
+    predicted = classifier.predict(scale_images(raw["x_test"]), batch_size=1000, verbose=0)
+    accuracy = float(np.mean(predicted.argmax(axis=1) == raw["y_test"]))
+    logger.info("%s classifier: test accuracy %.4f.", data.dataset, accuracy)
+    card = {
+        "dataset": data.dataset,
+        "hash": classifier_identity(classifier),
+        "test_accuracy": round(float(accuracy), 4),
+        "settings": params.model_dump(),
+    }
+    return classifier, card
+
+
+def _train(raw: dict[str, np.ndarray], params: ClassifierParams, dataset: str) -> keras.Model:
     keras.utils.set_random_seed(params.seed)
     x_train, y_train = raw["x_train"], raw["y_train"]
     if params.max_train_images is not None:
         x_train, y_train = x_train[: params.max_train_images], y_train[: params.max_train_images]
-    classifier = build_classifier(params.feature_dim, name=model_name("classifier", data.dataset))
+    classifier = build_classifier(params.feature_dim, name=model_name("classifier", dataset))
     classifier.compile(
         optimizer=keras.optimizers.Adam(params.learning_rate),
         loss="sparse_categorical_crossentropy",
@@ -38,8 +64,4 @@ def train_classifier(
         epochs=params.epochs,
         verbose=2,
     )
-    loss, accuracy = classifier.evaluate(
-        scale_images(raw["x_test"]), raw["y_test"].astype("int64"), batch_size=1000, verbose=0
-    )
-    logger.info("%s classifier: test accuracy %.4f, loss %.4f.", data.dataset, accuracy, loss)
     return classifier

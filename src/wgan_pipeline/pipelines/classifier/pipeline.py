@@ -8,8 +8,8 @@ def create_pipeline(**kwargs) -> Pipeline:
         [
             Node(
                 train_classifier,
-                inputs=["raw_images", "params:classifier", "params:data"],
-                outputs="classifier",
+                inputs=["raw_images", "params:classifier", "params:data", "saved_judge"],
+                outputs=["classifier", "judge_card"],
                 name="train_classifier",
             ),
         ],
