@@ -1,4 +1,7 @@
-"""The project's own Kedro commands (Kedro adds them to ``kedro``): ``kedro sweep``."""
+"""The project's own Kedro commands (Kedro adds them to ``kedro``): ``kedro sweep``.
+
+Kedro's packaged-project route (``python -m wgan_pipeline``, an installed wheel) takes ``run``
+from this module, so Kedro's own ``run`` is named here."""
 
 from __future__ import annotations
 
@@ -8,6 +11,7 @@ from pathlib import Path
 
 import click
 from kedro.config import MissingConfigException
+from kedro.framework.cli.project import run  # noqa: F401 (`python -m wgan_pipeline` runs it)
 from kedro.framework.project import pipelines
 from kedro.framework.session import KedroSession
 from kedro.framework.startup import bootstrap_project
