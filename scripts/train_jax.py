@@ -33,7 +33,7 @@ import csv
 import json
 import os
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 os.environ.setdefault("KERAS_BACKEND", "jax")
@@ -110,7 +110,7 @@ def load_images(dataset: str, root: Path, limit: int | None) -> np.ndarray:
 
 def version() -> str:
     """A Kedro dataset version: the UTC time to the millisecond, as Kedro writes it."""
-    now = datetime.now(tz=timezone.utc).strftime("%Y-%m-%dT%H.%M.%S.%fZ")
+    now = datetime.now(tz=UTC).strftime("%Y-%m-%dT%H.%M.%S.%fZ")
     return now[:-4] + now[-1:]
 
 
