@@ -6,7 +6,9 @@ session, no training."""
 from __future__ import annotations
 
 import fnmatch
+import importlib.util
 import itertools
+import json
 import re
 from functools import cache
 from pathlib import Path
@@ -197,3 +199,31 @@ def test_conf_readme_names_every_env_and_base_file():
     names += [p.name for p in (PROJECT_ROOT / "conf").glob("*/*.yml")]
     missing = sorted({n for n in names if n not in text and not n.startswith("parameters")})
     assert not missing, f"conf/README.md does not name {missing}"
+
+
+def write_tables():
+    spec = importlib.util.spec_from_file_location(
+        "write_tables", PROJECT_ROOT / "scripts" / "write_tables.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_measured_tables_are_the_ones_the_results_files_give():
+    for doc, text in write_tables().written().items():
+        assert doc.read_text() == text, (
+            f"{doc_id(doc)}: a table differs from benchmarks/results/; run "
+            "`python scripts/write_tables.py` (or change the results file, not the table)"
+        )
+
+
+@pytest.mark.parametrize(
+    "results",
+    sorted((PROJECT_ROOT / "benchmarks" / "results").glob("*.json")),
+    ids=lambda p: p.name,
+)
+def test_every_results_file_names_its_command_and_machine(results):
+    report = json.loads(results.read_text())
+    assert "command" in report or "runs" in report and all("command" in r for r in report["runs"])
+    assert report.get("machine") or report.get("device")
