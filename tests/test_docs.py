@@ -1,7 +1,13 @@
 """The docs name only what exists: every repository path, `--env NAME`, `kedro <command>`, link
 and README section named in README.md, docs/*.md, benchmarks/README.md and conf/README.md is
-there, and the layout docs name every package, env and conf file. Reads files only: no Kedro
-session, no training."""
+there, the layout docs name every package, env and conf file, and the measured tables are the
+ones scripts/write_tables.py writes from benchmarks/results/. Reads files only: no Kedro session,
+no training.
+
+A path in code (`...` or a fenced block) is looked up from the repository root, the doc's folder,
+src/, src/wgan_pipeline/ and tests/ (`<name>` and `{a,b}` as globs); a bare file name of source
+or docs anywhere in the repository; what runs write (data/, mlruns/, dist/, MLflow artifacts) is
+not looked up."""
 
 from __future__ import annotations
 
