@@ -143,6 +143,7 @@ def main() -> None:
 
     device = jax.devices()[0]
     report = {
+        "command": " ".join(["KERAS_BACKEND=jax python benchmarks/jax_epoch.py", *sys.argv[1:]]),
         "device": f"{device.platform}: {device.device_kind}",
         "jax": jax.__version__, "keras": keras.__version__,
         "machine": {"platform": platform.platform(), "cpus": os.cpu_count()},

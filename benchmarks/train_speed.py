@@ -378,6 +378,7 @@ def main() -> None:
     print_table(results, summary)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({
+        "command": " ".join(["python", "benchmarks/train_speed.py", *sys.argv[1:]]),
         "machine": {"platform": platform.platform(), "processor": platform.processor(),
                     "cpus": os.cpu_count()},
         "settings": {"batch_size": BATCH, "steps": args.steps, "warmup": args.warmup,

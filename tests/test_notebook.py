@@ -8,6 +8,7 @@ import base64
 import io
 import json
 import os
+import re
 import shutil
 import sqlite3
 import sys
@@ -37,6 +38,8 @@ print(json.dumps({
     "tracking_uri": mlflow.get_tracking_uri(),
     "run_id": run.info.run_id,
     "noise_kind": noise_kind,
+    "dataset": DATASET,
+    "run_dataset": run.data.tags.get("dataset"),
     "data_matches_run": matches,
     "epochs": {name: [m.step for m in histories[name]] for name in names},
 }))
@@ -108,8 +111,23 @@ def test_notebook_runs_in_the_venv_against_the_projects_mlflow_store(executed):
     assert probe["run_id"] == run_id
     assert probe["data_matches_run"]  # data/ was written by that run: no warning
     assert probe["noise_kind"] == "uniform"  # conf/base, which the test env keeps
+    assert probe["dataset"] == probe["run_dataset"] == "mnist"  # the notebook's default
     metrics = ("critic_loss", "generator_loss", "wasserstein_estimate")
     assert probe["epochs"] == {name: [1, 2] for name in metrics}  # conf/test: 2 epochs
+
+
+def test_notebook_picks_one_data_set_at_the_top_and_shows_only_its_runs():
+    notebook = nbformat.read(NOTEBOOK, as_version=4)
+    first = [c for c in notebook.cells if c.cell_type == "code"][0].source
+    assert 'DATASET = "mnist"' in first and "fashion_mnist" in first
+    assert "tags.dataset = '{DATASET}'" in tagged(notebook, "run").source
+
+
+def test_notebook_draws_the_champion_with_the_champions_own_noise_size():
+    # the latest generator's latent_dim need not be the champion's
+    source = tagged(nbformat.read(NOTEBOOK, as_version=4), "champion").source
+    assert "get_input_schema()" in source
+    assert not re.search(r"latent_noise\([^)]*\blatent_dim\b", source)
 
 
 @pytest.mark.e2e

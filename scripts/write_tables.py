@@ -1,0 +1,379 @@
+"""Writes the measured tables of README.md and benchmarks/README.md from benchmarks/results/*.json.
+
+    python scripts/write_tables.py            # rewrite the tables in place
+    python scripts/write_tables.py --check    # exit 1, with a diff, where a table differs
+
+A table sits between ``<!-- table:NAME -->`` and ``<!-- /table:NAME -->``; everything between the
+two markers is this script's. Each table is written in one place only, so a figure is stated
+once, next to the command and machine of the results file it comes from. To change a figure,
+change (or re-measure) the results file and run this script; tests/test_docs.py fails while the
+committed markdown differs from what it writes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import difflib
+import importlib.util
+import io
+import json
+import re
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results"
+DOCS = (ROOT / "README.md", ROOT / "benchmarks" / "README.md")
+BLOCK = re.compile(r"(<!-- table:([\w-]+) -->\n)(.*?)(<!-- /table:\2 -->)", re.S)
+
+
+def load(name: str) -> dict:
+    return json.loads((RESULTS / name).read_text())
+
+
+def row(*cells) -> str:
+    return "| " + " | ".join(str(c) for c in cells) + " |"
+
+
+def table(header: list[str], rows: list[list]) -> str:
+    return "\n".join([row(*header), row(*["---"] * len(header)), *(row(*r) for r in rows)])
+
+
+def duration(run: dict) -> str:
+    if "wall_min" in run:
+        return f"{run['wall_min']} min"
+    seconds = run["wall_s"]
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, rest = divmod(round(seconds), 60)
+    return f"{minutes} min {rest} s"
+
+
+def three_figures(value: float) -> float:
+    return float(f"{value:.3g}")
+
+
+def pct(share: float) -> str:
+    return f"{100 * share:.1f}%"
+
+
+def source(results: dict, name: str) -> str:
+    """The line under a table: where its figures come from."""
+    return (
+        f"From `benchmarks/results/{name}` ({results['date']}, commit "
+        f"{results['recorded_in_commit']}): {results['machine']}."
+    )
+
+
+# README.md
+
+
+def runs() -> str:
+    results = load("cpu_runs.json")
+    rows = []
+    for run in results["runs"]:
+        measured = duration(run) + (f" ({run['note']})" if "note" in run else "")
+        if "peak_rss_gb" in run:
+            measured += f", {run['peak_rss_gb']} GB"
+        extra = run["command"].removeprefix(run["row"]).strip()
+        rows.append([
+            f"`{run['row']}`", run["does"], measured,
+            (f"with `{extra}`, " if extra else "") + run["date"]
+            + (f", {run['measured_note']}" if "measured_note" in run else ""),
+        ])  # fmt: skip
+    header = ["run", "what it does", "wall time, peak memory", "measured"]
+    return (
+        table(header, rows) + f"\n\nOn a {results['machine']}, with `/usr/bin/time -v` "
+        "(`benchmarks/results/cpu_runs.json` names the commit each was recorded in)."
+    )
+
+
+def configurations() -> str:
+    results = load("configurations.json")
+    targets, floor = results["targets"], results["floor"]
+    best_fid = min(r["fid"] for r in results["runs"])
+
+    def metrics(r: dict) -> list:
+        return [
+            f"{r['mnist_score']:.2f}",
+            f"{pct(r['rarest_share'])} / {pct(r['commonest_share'])}",
+            *(f"{r[k]:.2f}" for k in ("precision", "recall", "density", "coverage")),
+        ]
+
+    def verdict(met: bool) -> str:
+        return "**yes**" if met else "no"
+
+    rows = []
+    for r in results["runs"]:
+        bold = r["fid"] == best_fid
+        met = [
+            r["fid"] <= targets["fid_times_floor"] * floor["fid"],
+            targets["class_share_low"] <= r["rarest_share"]
+            and r["commonest_share"] <= targets["class_share_high"],
+            r["precision"] >= targets["precision"],
+            r["recall"] >= targets["recall"],
+        ]
+        rows.append([
+            f"**{r['name']}**" if bold else r["name"], r["architecture"], r["epochs"],
+            f"{r['training_min']} min", f"**{r['fid']:.1f}**" if bold else f"{r['fid']:.1f}",
+            *metrics(r), *map(verdict, met),
+        ])  # fmt: skip
+    for ref in (floor, results["ceiling"]):
+        rows.append([ref["name"], "", "", "", f"{ref['fid']:.1f}", *metrics(ref), "", "", "", ""])
+    header = [
+        "configuration", "architecture", "epochs", "training", "FID", "MNIST score",
+        "rarest / commonest digit", "precision", "recall", "density", "coverage",
+        f"FID ≤ {targets['fid_times_floor']}× floor",
+        f"every digit {100 * targets['class_share_low']:.0f}–{100 * targets['class_share_high']:.0f}%",
+        f"precision ≥ {targets['precision']}", f"recall ≥ {targets['recall']}",
+    ]  # fmt: skip
+    commands = ", ".join(f"{r['name']}: `{r['command']}`" for r in results["runs"])
+    return (
+        table(header, rows) + f"\n\nRuns: {commands}. Judged: {results['judged']} "
+        f"(`{results['command']}`). " + source(results, "configurations.json")
+    )
+
+
+# benchmarks/README.md
+
+
+def train_speed() -> str:
+    """The table `python benchmarks/train_speed.py` prints, from the file it wrote."""
+    spec = importlib.util.spec_from_file_location(
+        "train_speed", ROOT / "benchmarks" / "train_speed.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)  # stdlib imports only at the top
+    results = load("latest.json")
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        module.print_table(results["results"], results["summary"])
+    machine = results["machine"]
+    return (
+        f"```\n{printed.getvalue()}```\n\n`{results['command']}` on {results['date']} "
+        f"(`benchmarks/results/latest.json`): {machine['cpus']} CPU cores, {machine['platform']}."
+    )
+
+
+def jax_h100() -> str:
+    results = load("jax_h100.json")
+    modes = {
+        "fit": "`fit`, float32",
+        "fit_spe": "`fit`, `steps_per_execution=100`, float32",
+        "scan": "scanned epoch, float32",
+        "fit_bf16": "`fit`, mixed bfloat16",
+        "fit_spe_bf16": "`fit`, `steps_per_execution=100`, mixed bfloat16",
+        "scan_bf16": "scanned epoch, mixed bfloat16",
+    }
+    rows = [
+        [label, f"{results[m]['epoch_60k_s']:.2f} s", f"{three_figures(results[m]['steps_per_s']):,.0f}",
+         f"{results[m]['executed_tflops']:.1f} TFLOP/s"]
+        for m, label in modes.items()
+    ]  # fmt: skip
+    return (
+        table(["mode", "one 60,000-image epoch", "steps/s", "executed"], rows)
+        + f"\n\n`{results['command']}` (`benchmarks/results/jax_h100.json`): one "
+        f"{results['device'].split(': ')[1]}, JAX {results['jax']}, Keras {results['keras']}; "
+        f"peak GPU memory {results['peak_device_memory_mb'] / 1000:.1f} GB."
+    )
+
+
+def judged_runs() -> str:
+    results = load("judged_runs.json")
+    rows = [
+        [r["env"], r["epochs"], r["epoch_s"], f"{r['judge_s']:.2f} / {r['judge_raw_and_ema_s']:.2f}",
+         pct(r["judge_share_of_epoch"]),
+         f"{r['raw_best']['fid']:.1f} (epoch {r['raw_best']['epoch']}) / {r['raw_last']:.1f}",
+         f"{r['ema_best']['fid']:.1f} (epoch {r['ema_best']['epoch']}) / {r['ema_last']:.1f}",
+         r["kept"], f"{r['final_fid']:.1f}"]
+        for r in results["runs"]
+    ]  # fmt: skip
+    header = [
+        "env", "epochs", "epoch s", "judging s per epoch (raw / raw+EMA)", "share of the epoch",
+        "raw FID best / last", "EMA FID best / last", "kept", "final FID (kept, 10,000)",
+    ]  # fmt: skip
+    return table(header, rows) + "\n\n" + source(results, "judged_runs.json")
+
+
+def moving_average() -> str:
+    results = load("judged_runs.json")
+    rows = []
+    for r in results["runs"]:
+        raw10, ema10 = r["raw_epoch_10"], r["ema_epoch_10"]
+        raw, ema = r["raw_best"], r["ema_best"]
+        rows.append([
+            r["config"],
+            f"**{raw10:.1f}**" if raw10 <= ema10 else f"{raw10:.1f}",
+            f"**{ema10:.1f}**" if ema10 < raw10 else f"{ema10:.1f}",
+            f"**{raw['fid']:.1f}** ({raw['epoch']})" if raw["fid"] <= ema["fid"] else f"{raw['fid']:.1f} ({raw['epoch']})",
+            f"**{ema['fid']:.1f}** ({ema['epoch']})" if ema["fid"] < raw["fid"] else f"{ema['fid']:.1f} ({ema['epoch']})",
+        ])  # fmt: skip
+    header = [
+        "config",
+        "raw FID, epoch 10",
+        "EMA FID, epoch 10",
+        "raw, best epoch",
+        "EMA, best epoch",
+    ]
+    return table(header, rows) + "\n\nThe same runs as the table above (`judged_runs.json`)."
+
+
+def best_search() -> str:
+    results = load("best_search.json")
+    rows = []
+    for r in results["runs"]:
+        name = r["trained_with"]
+        if r.get("chosen"):
+            first, _, rest = name.partition(", ")
+            name = f"**{first}**, {rest}"
+        seconds = str(r["training_s"]) + (
+            f" ({r['training_note']})" if "training_note" in r else ""
+        )
+        final = f"**{r['final_fid']:.1f}**" if r.get("chosen") else f"{r['final_fid']:.1f}"
+        rows.append([
+            name, f"{r['epochs']} ({r['critic_updates']:,} / {r['generator_updates']:,})", seconds,
+            ", ".join(map(str, r["judged_fid"])), final, f"{r['mnist_score']:.2f}",
+        ])  # fmt: skip
+    header = [
+        "dcgan trained with", "epochs (critic / generator updates)", "training s",
+        "judged FID per epoch (2,000 images)", "final FID (10,000)", "MNIST score",
+    ]  # fmt: skip
+    commands = "\n".join(r["command"] for r in results["runs"])
+    return (
+        f"```bash\n{commands}\n```\n\n"
+        + table(header, rows) + "\n\n" + source(results, "best_search.json")
+    )  # fmt: skip
+
+
+def fashion_mnist() -> str:
+    results = load("fashion_mnist.json")
+    floor, ceiling = results["floor"], results["ceiling_fid"]
+    rows = [
+        [r["name"], r["training_min"], f"**{r['fid']:.1f}** ({floor['fid']:.2f} / {ceiling})",
+         f"{r['classifier_score']:.2f}", f"{r['rarest']} / {r['commonest']}",
+         *(f"{r[k]:.2f}" for k in ("precision", "recall", "coverage"))]
+        for r in results["runs"]
+    ]  # fmt: skip
+    rows.append([
+        floor["name"], "", f"{floor['fid']:.2f}", f"{floor['classifier_score']:.2f}",
+        f"{floor['rarest']} / {floor['commonest']}",
+        *(f"{floor[k]:.2f}" for k in ("precision", "recall", "coverage")),
+    ])  # fmt: skip
+    header = [
+        "config", "training min", "FID (floor / ceiling)", "classifier score",
+        "rarest / commonest class", "precision", "recall", "coverage",
+    ]  # fmt: skip
+    made = " then ".join(f"`{c}`" for c in results["runs_made_by"])
+    return (
+        table(header, rows) + f"\n\nRuns: {made}. Judged: {results['judged']} "
+        f"(`{results['command']}`). " + source(results, "fashion_mnist.json")
+    )
+
+
+def sweep_quick() -> str:
+    results = load("sweep_quick.json")
+    best = min(t["fid"] for t in results["trials"] if t["fid"] is not None)
+    rows = [
+        [t["trial"], t["status"], t["clip_value"], t["n_critic"], t["learning_rate"],
+         "" if t["fid"] is None else (f"**{t['fid']:.1f}**" if t["fid"] == best else f"{t['fid']:.1f}"),
+         f"{t['best_judged_fid']:.1f}", f"{t['seconds']:.1f}"]
+        for t in results["trials"]
+    ]  # fmt: skip
+    header = [
+        "trial", "status", "clip_value", "n_critic", "learning_rate", "FID (final)",
+        "best judged FID", "seconds",
+    ]  # fmt: skip
+    wall = duration({"wall_s": results["wall_s"]})
+    return (
+        table(header, rows) + f"\n\n`{results['command']}`: {results['setup']}. {wall} wall "
+        f"(`/usr/bin/time -v`), {results['driver_peak_rss_gb']} GB peak RSS for the driver; the "
+        "table is the parent run's `trials.csv`. " + source(results, "sweep_quick.json")
+    )
+
+
+def sweep_costs() -> str:
+    sqlite, server = load("sweep_sqlite.json"), load("sweep_server.json")
+
+    def spread(values: list[float]) -> str:
+        low, high = round(min(values)), round(max(values))
+        return f"{low} s" if low == high else f"{low} to {high} s"
+
+    def cells(get: Callable[[dict], str]) -> list[str]:
+        return [get(sqlite), get(server)]
+
+    rows = [
+        ["`ray.init()` + `ray.shutdown()` of a local cluster",
+         *cells(lambda r: f"{r['ray_init_and_shutdown_s']:.1f} s")],
+        ["the same `kedro run --pipeline gan` alone", *cells(lambda r: f"{r['kedro_run_alone_s']:.1f} s")],
+        ["sweep, 1 trial at a time: wall", *cells(lambda r: f"{r['sweep_1_at_once']['wall_s']:.1f} s")],
+        ["the overhead: wall less 3 runs alone (per trial)",
+         *cells(lambda r: f"{r['sweep_overhead_s']:.1f} s ({r['overhead_per_trial_s']:.1f} s)")],
+        ["sweep, 2 trials at a time: wall", *cells(lambda r: f"{r['sweep_2_at_once']['wall_s']:.1f} s")],
+        ["one trial's MLflow run, start to end, at 1 / 2 at a time",
+         *cells(lambda r: f"{spread(r['sweep_1_at_once']['trial_s'])} / {spread(r['sweep_2_at_once']['trial_s'])}")],
+    ]  # fmt: skip
+    return (
+        table(["", "SQLite", "MLflow server"], rows)
+        + f"\n\n`{sqlite['command']}`, once with MLflow in SQLite and once with `conf/test` "
+        "tracking to an `mlflow server` (1 worker) on PostgreSQL 15 with proxied artifacts on the "
+        f"same machine, {sqlite['date']} (`benchmarks/results/sweep_sqlite.json`, "
+        f"`sweep_server.json`): {sqlite['machine']}."
+    )
+
+
+TABLES: dict[str, Callable[[], str]] = {
+    f.__name__: f
+    for f in (runs, configurations, train_speed, jax_h100, judged_runs, moving_average,
+              best_search, fashion_mnist, sweep_quick, sweep_costs)
+}  # fmt: skip
+
+
+def render(text: str) -> str:
+    """The markdown with every marked table rewritten."""
+
+    def fill(match: re.Match) -> str:
+        opening, name, _, closing = match.groups()
+        if name not in TABLES:
+            raise SystemExit(f"unknown table {name!r}: the tables are {sorted(TABLES)}")
+        return f"{opening}{TABLES[name]().rstrip()}\n{closing}"
+
+    return BLOCK.sub(fill, text)
+
+
+def written() -> dict[Path, str]:
+    """Each doc as this script writes it. Every table must appear exactly once in all docs."""
+    found = [
+        name for doc in DOCS for name in re.findall(r"<!-- table:([\w-]+) -->", doc.read_text())
+    ]
+    twice = sorted({n for n in found if found.count(n) > 1})
+    missing = sorted(set(TABLES) - set(found))
+    if twice or missing:
+        raise SystemExit(f"each table once: {twice} appear twice, {missing} nowhere")
+    return {doc: render(doc.read_text()) for doc in DOCS}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="only report differences")
+    args = parser.parse_args()
+    stale = []
+    for doc, text in written().items():
+        if text == doc.read_text():
+            continue
+        stale.append(doc)
+        if args.check:
+            name = str(doc.relative_to(ROOT))
+            sys.stdout.writelines(difflib.unified_diff(
+                doc.read_text().splitlines(True), text.splitlines(True), name, f"{name} (written)"
+            ))  # fmt: skip
+        else:
+            doc.write_text(text)
+            print(f"wrote {doc.relative_to(ROOT)}")
+    if args.check and stale:
+        raise SystemExit(1)
+
+
+if __name__ == "__main__":
+    main()
