@@ -90,6 +90,23 @@ def runs() -> str:
     )
 
 
+def gpu_epochs() -> str:
+    """README's first screen: an epoch on a GPU, from benchmarks/gpu_epochs.py's file."""
+    results = load("gpu_epochs_h200.json")
+    rows = []
+    for name, run in results["configurations"].items():
+        first, *rest = run["epoch_seconds"]
+        rows.append([f"`{name}`", f"{min(rest)} s", f"{first} s", f"{run['script_wall_s']} s"])
+    header = ["configuration", "an epoch (60,000 images)", "the first epoch (compiles)",
+              f"{len(run['epoch_seconds'])} epochs, start to end"]  # fmt: skip
+    return (
+        table(header, rows)
+        + f"\n\nOn one {results['device']} ({results['machine']['cpus']} CPU cores), Keras "
+        f"{results['software']['keras']} on JAX {results['software']['jax']}, trained by "
+        f"{results['trainer']}: `{results['command']}` (`benchmarks/results/gpu_epochs_h200.json`)."
+    )
+
+
 def configurations() -> str:
     results = load("configurations.json")
     targets, floor = results["targets"], results["floor"]
@@ -325,7 +342,7 @@ def sweep_costs() -> str:
 
 TABLES: dict[str, Callable[[], str]] = {
     f.__name__: f
-    for f in (runs, configurations, train_speed, jax_h100, judged_runs, moving_average,
+    for f in (runs, gpu_epochs, configurations, train_speed, jax_h100, judged_runs, moving_average,
               best_search, fashion_mnist, sweep_quick, sweep_costs)
 }  # fmt: skip
 
