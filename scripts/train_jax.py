@@ -149,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     grids = root / GRIDS
     grids.mkdir(parents=True, exist_ok=True)
 
-    def write_grid(epoch, progress):
+    def write_grid(epoch, progress, generator):
         grid = image_grid(progress.samples[-1], rows=params.grid_rows)
         Image.fromarray(grid).save(grids / f"epoch_{epoch:03d}.png")
 

@@ -69,11 +69,11 @@ def train_scanned(
     params: TrainingParams,
     checkpoint_dir: Path,
     generator_name: str = "generator",
-    on_epoch: Callable[[int, checkpoints.Progress], None] = lambda epoch, progress: None,
+    on_epoch: Callable[[int, checkpoints.Progress, keras.Model], None] = lambda *_: None,
 ) -> ScannedResult:
     """Train as ``params`` say on float32 images (N, 28, 28, 1) in [-1, 1], on the device JAX
-    picks (a GPU where there is one). ``on_epoch(epoch, progress)`` runs after each epoch's
-    checkpoint (1-based epoch), e.g. to write that epoch's grid."""
+    picks (a GPU where there is one). ``on_epoch(epoch, progress, generator)`` runs after each
+    epoch's checkpoint (1-based epoch), e.g. to write that epoch's grid or judge the generator."""
     if keras.backend.backend() != "jax":
         raise RuntimeError(
             f"train_scanned runs on Keras' JAX backend, but Keras runs on "
@@ -123,7 +123,7 @@ def train_scanned(
                 seconds,
                 progress.history[-1]["wasserstein_estimate"],
             )
-            on_epoch(epoch + 1, progress)
+            on_epoch(epoch + 1, progress, wgan.generator)
             epoch, skip = epoch + 1, 0
     return ScannedResult(plain_generator(wgan.generator), wgan.critic, progress)
 

@@ -1,0 +1,135 @@
+"""FID per epoch and per second of training for several configurations, judged by the data
+set's saved judge: time to quality, measured where training is fast (a GPU), with Keras on JAX.
+
+    KERAS_BACKEND=jax python benchmarks/judged_epochs.py --epochs 25 \\
+        --run "best=--env best" \\
+        --run "clip=--env best --params training.constraint=clip,training.optimizer=rmsprop"
+
+Each ``--run NAME=ARGS`` trains as ``scripts/train_jax.py ARGS`` would (conf/base, then
+conf/ENV, then --params; the project's schemas), on all of data/01_raw/mnist.npz, and after
+every epoch judges the raw generator on ``--judge-samples`` images against MNIST's test set with
+data/06_models/mnist/judge.keras (trained by `kedro run --pipeline classifier`), as a run judges
+while it trains. The best epoch's generator is then judged on 10,000 images, the final
+evaluation's count, against the four quality targets. Needs Keras, JAX, NumPy, pydantic and
+PyYAML only. Writes one JSON file (--out) after every configuration.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import shlex
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("KERAS_BACKEND", "jax")
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+
+from wgan_pipeline.gan.images import scale_images  # noqa: E402
+from wgan_pipeline.gan.judge import Judge  # noqa: E402
+from wgan_pipeline.gan.metrics import frechet_distance  # noqa: E402
+from wgan_pipeline.gan.models import predict_in_batches  # noqa: E402
+from wgan_pipeline.params import DataParams, TrainingParams  # noqa: E402
+from wgan_pipeline.training_run.scanned import train_scanned  # noqa: E402
+
+KEYS = ("fid", "precision", "recall", "rarest_class_share", "commonest_class_share")
+
+
+def train_jax_module():
+    spec = importlib.util.spec_from_file_location("train_jax", ROOT / "scripts" / "train_jax.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def targets(row: dict, floor: float) -> dict:
+    return {
+        "fid_within_3x_floor": row["fid"] <= 3 * floor,
+        "every_digit_7_13": row["rarest_class_share"] >= 0.07
+        and row["commonest_class_share"] <= 0.13,
+        "precision_0.7": row["precision"] >= 0.7,
+        "recall_0.5": row["recall"] >= 0.5,
+    }
+
+
+def run_one(args_text: str, epochs: int, judge_samples: int, tools, classifier, test) -> dict:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--env")
+    parser.add_argument("--params", default="")
+    args = parser.parse_args(shlex.split(args_text))
+    overrides = ",".join(filter(None, [args.params, f"training.epochs={epochs}"]))
+    merged = tools.parameters(args.env, overrides, ROOT / "conf")
+    data, params = DataParams(**merged["data"]), TrainingParams(**merged["training"])
+    images = tools.load_images(data.dataset, ROOT, data.max_train_images)
+    judge = Judge(classifier, test, n=judge_samples, latent_dim=params.latent_dim,
+                  noise=params.noise, seed=0)  # fmt: skip
+    rows, best = [], {"fid": float("inf")}
+    trained = [0.0]
+
+    def judged(epoch, progress, generator):
+        trained[0] += progress.history[-1]["epoch_seconds"]
+        started = time.perf_counter()
+        row = {k: round(float(v), 4) for k, v in judge(generator).items() if k in KEYS}
+        row |= {"epoch": epoch, "training_s": round(trained[0], 1),
+                "judge_s": round(time.perf_counter() - started, 2)}  # fmt: skip
+        rows.append(row)
+        if row["fid"] < best["fid"]:
+            best.update(fid=row["fid"], epoch=epoch, weights=generator.get_weights())
+        print(json.dumps(row), flush=True)
+
+    with tempfile.TemporaryDirectory() as checkpoints:
+        result = train_scanned(images, params, Path(checkpoints), on_epoch=judged)
+    result.generator.set_weights(best.pop("weights"))
+    final = Judge(classifier, test, n=10_000, latent_dim=params.latent_dim, noise=params.noise,
+                  seed=1234)(result.generator)  # fmt: skip
+    final = {k: round(float(v), 4) for k, v in final.items() if k in KEYS}
+    return {"args": args_text, "training": params.model_dump(), "epochs": rows,
+            "best_epoch": best["epoch"], "best_judged_10000": final}  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--run", action="append", required=True, help="NAME=train_jax args")
+    parser.add_argument("--epochs", type=int, default=25)
+    parser.add_argument("--judge-samples", type=int, default=2000)
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks/results/judged_epochs.json")
+    args = parser.parse_args()
+    import jax  # noqa: PLC0415
+
+    tools = train_jax_module()
+    classifier = keras.saving.load_model(ROOT / "data/06_models/mnist/judge.keras", safe_mode=True)
+    with np.load(ROOT / "data/01_raw/mnist.npz") as arrays:
+        test, train = arrays["x_test"], arrays["x_train"][:10_000]
+    # the floor: 10,000 real training digits judged as the generated ones are
+    judge = Judge(classifier, test, n=10_000, latent_dim=1, noise="uniform", seed=0)
+    features, _ = predict_in_batches(judge.extractor, scale_images(train), 500)
+    floor = round(float(frechet_distance(judge.reference, features)), 3)
+    card = json.loads((ROOT / "data/06_models/mnist/judge.json").read_text())
+    results = {
+        "device": ", ".join(d.device_kind for d in jax.devices()),
+        "command": "KERAS_BACKEND=jax python benchmarks/judged_epochs.py "
+        + " ".join(shlex.quote(a) for a in sys.argv[1:]),
+        "judge": {"hash": card["hash"], "test_accuracy": card["test_accuracy"]},
+        "floor_fid": floor,
+        "runs": {},
+    }
+    for item in args.run:
+        name, _, run_args = item.partition("=")
+        run = run_one(run_args, args.epochs, args.judge_samples, tools, classifier, test)
+        run["targets"] = targets(run["best_judged_10000"], floor)
+        results["runs"][name] = run
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(results, indent=1) + "\n")
+        print(name, run["best_epoch"], run["best_judged_10000"], flush=True)
+
+
+if __name__ == "__main__":
+    main()
