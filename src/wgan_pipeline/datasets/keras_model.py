@@ -17,8 +17,10 @@ from wgan_pipeline.durable import fsync
 class KerasModelDataset(TensorFlowModelDataset):
     """kedro-datasets' ``TensorFlowModelDataset`` (.keras files, ``safe_mode`` loading) whose load
     errors name the version file and the fault: a corrupt or truncated file, or a Lambda layer
-    (code inside the file, which safe_mode refuses to run), instead of a temporary path; and
-    whose failed save (a full disk) leaves no partial file behind to be loaded as the latest."""
+    (code inside the file, which safe_mode refuses to run), instead of a temporary path; whose
+    failed save (a full disk) leaves no partial file behind to be loaded as the latest; and
+    which, once it has saved a version, loads that version, not the latest folder (another
+    run's, saved meanwhile), so a run evaluates and registers exactly what it trained."""
 
     def save(self, data: keras.Model) -> None:
         """Write the model beside its final name, flush it to disk, then rename it into place:
@@ -33,6 +35,8 @@ class KerasModelDataset(TensorFlowModelDataset):
             fsync(partial)
             partial.replace(path)
             fsync(path.parent)
+            if self._version is not None:  # this run's loads read what it saved
+                self._version = Version(path.parent.name, path.parent.name)
         except OSError as exc:
             partial.unlink(missing_ok=True)
             with contextlib.suppress(OSError):
