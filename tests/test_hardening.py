@@ -290,3 +290,25 @@ def test_a_deleted_or_emptied_champion_is_no_champion_and_the_run_goes_on(traine
         assert version.run_id == runs(trained)[-1].info.run_id
         location = client.get_logged_model(version.source.removeprefix("models:/"))
         shutil.rmtree(location.artifact_location.removeprefix("file://"))
+
+
+@pytest.mark.parametrize(
+    ("root", "rule"),
+    [
+        ("/", "is the folder /, which holds other things"),
+        ("data/01_raw", "is inside data/01_raw, the raw data"),
+        ("o" * 300, "has a folder name of 300 bytes, over the 255"),
+    ],
+    ids=["file-system-root", "raw-data", "300-characters"],
+)
+def test_an_output_root_outside_the_outputs_stops_the_run_before_any_node(tmp_path, root, rule):
+    """`output_root=/` wrote /06_models, /07_model_output and /08_reporting and exited 0."""
+    project = make_project_copy(tmp_path, with_mnist=False)
+    before = sorted(p.name for p in Path("/").iterdir())
+    done = kedro(project, "run", "--env", "test", "--params", f"output_root={root}")
+    output = " ".join((done.stdout + done.stderr).split())
+    assert done.returncode != 0
+    assert f"output_root '{root[:80]}" in output and rule in output, output[-3000:]
+    assert "Running node" not in output
+    assert sorted(p.name for p in Path("/").iterdir()) == before
+    assert not list((project / "data" / "01_raw").iterdir())
