@@ -86,9 +86,10 @@ def read_record(checkpoint: Path) -> dict[str, Any]:
     return record
 
 
-def set_aside(checkpoint: Path) -> Path:
-    """Rename an unreadable checkpoint out of the way (kept, to look at): ``broken-<name>``."""
-    target = checkpoint.with_name(f"broken-{checkpoint.name}")
+def set_aside(checkpoint: Path, why: str = "broken") -> Path:
+    """Rename a checkpoint out of the way, kept (to look at): ``broken-<name>`` when it
+    cannot be read."""
+    target = checkpoint.with_name(f"{why}-{checkpoint.name}")
     checkpoint.rename(target)
     return target
 
