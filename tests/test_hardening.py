@@ -312,3 +312,18 @@ def test_an_output_root_outside_the_outputs_stops_the_run_before_any_node(tmp_pa
     assert "Running node" not in output
     assert sorted(p.name for p in Path("/").iterdir()) == before
     assert not list((project / "data" / "01_raw").iterdir())
+
+
+@pytest.mark.parametrize(
+    ("value", "said"),
+    [("9" * 5000, "epochs is a 5000-digit number"), ("9" * 20, "epochs is a 20-digit number")],
+    ids=["past-pythons-int-limit", "past-any-count"],
+)
+def test_a_huge_number_is_refused_naming_the_key_before_any_node(tmp_path, value, said):
+    """5,000 digits failed in Kedro's --params parsing with Python's int-size message."""
+    project = make_project_copy(tmp_path, with_mnist=False)
+    done = kedro(project, "run", "--env", "test", "--params", f"training.epochs={value}")
+    output = " ".join((done.stdout + done.stderr).split())
+    assert done.returncode != 0
+    assert "Parameter 'training'" in output and said in output, output[-3000:]
+    assert "Running node" not in output and "Exceeds the limit" not in output
