@@ -89,6 +89,7 @@ class MlflowGeneratorDataset(AbstractDataset[dict, dict]):
                     pip_requirements=self.pip_requirements,
                     registered_model_name=self.registered_model_name,
                     tags=tags,
+                    model_config={"noise": tags.get("noise", "normal")},  # its bound when served
                 )
             finally:
                 if interactive:
