@@ -183,8 +183,3 @@ def restore(checkpoint: Path, model: keras.Model) -> Progress:
         best_weights=best_weights,
     )
 
-
-def clear(directory: Path) -> None:
-    """Remove every checkpoint (training finished: the next run starts fresh)."""
-    for path in [*directory.glob(f"{PREFIX}*"), *directory.glob(".tmp-*")]:
-        shutil.rmtree(path, ignore_errors=True)
