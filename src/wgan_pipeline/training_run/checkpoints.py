@@ -182,4 +182,3 @@ def restore(checkpoint: Path, model: keras.Model) -> Progress:
         best=record.get("best"),
         best_weights=best_weights,
     )
-
