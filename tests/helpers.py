@@ -196,6 +196,19 @@ def python_without_project(code: str, cwd: Path) -> str:
     return result.stdout
 
 
+def memory_growth(code: str, cwd: Path) -> tuple[float, str]:
+    """Run ``code``, which imports what it needs and defines ``call()``, in a fresh interpreter:
+    how many MB its peak memory grew by while ``call()`` ran, and the error it raised."""
+    measure = (
+        "import resource\nbefore = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+        "try:\n    call()\n    print('raised nothing')\nexcept Exception as exc:\n"
+        "    print(type(exc).__name__, exc)\n"
+        "print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024)\n"
+    )
+    *said, growth = python_without_project(code + "\n" + measure, cwd).strip().splitlines()
+    return float(growth), "\n".join(said)
+
+
 def model_versions(project: Path, name: str, dataset: str = "mnist") -> list[Path]:
     """The saved versions of data/06_models/<dataset>/<name>.keras, oldest first (Kedro's
     timestamps)."""

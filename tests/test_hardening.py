@@ -6,8 +6,10 @@ unreadable checkpoint."""
 from __future__ import annotations
 
 import functools
+import hashlib
 import http.server
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -20,10 +22,13 @@ import mlflow
 import pandas as pd
 import pytest
 
+from wgan_pipeline.gan.models import build_critic, build_generator, plain_generator
+
 from .helpers import (
     digest,
     kedro,
     kedro_env,
+    kept_mlflow_state,
     make_project_copy,
     model_versions,
     trained_project,
@@ -223,3 +228,102 @@ def test_an_unreadable_checkpoint_is_set_aside_and_the_run_starts_fresh(trained)
     assert "Resuming training" not in output
     assert list(checkpoints.glob("run-*/broken-step-*/progress.json"))  # kept, to look at
     assert "RUNNING" not in [run.info.status for run in runs(trained)]
+
+
+def weights_digest(model: keras.Model) -> str:
+    return hashlib.sha256(b"".join(w.tobytes() for w in model.get_weights())).hexdigest()
+
+
+def registered_generator(project: Path, version: str) -> keras.Model:
+    with kept_mlflow_state():
+        mlflow.set_registry_uri(f"sqlite:///{project / 'mlflow.db'}")
+        mlflow.set_tracking_uri(f"sqlite:///{project / 'mlflow.db'}")
+        model = mlflow.pyfunc.load_model(f"models:/wgan-generator/{version}")
+        return model.unwrap_python_model().generator
+
+
+@pytest.mark.timeout(600)
+def test_a_later_dated_model_version_is_not_what_the_run_evaluates_or_registers(trained):
+    """Another run's generator, critic and last generator saved while this run trains (a
+    version folder dated after this run's): this run still judges, logs and registers its own."""
+    models = trained / "data" / "06_models" / "mnist"
+    keras.utils.set_random_seed(7)
+    planted = plain_generator(build_generator(100))
+    planted.name = "mnist_generator"
+    folders = []
+    for name in ("generator", "generator_last", "critic"):
+        folder = models / f"{name}.keras" / "9999-12-31T23.59.59.999Z"
+        folder.mkdir()
+        folders.append(folder)
+        model = planted if name != "critic" else build_critic()
+        model.save(folder / f"{name}.keras")
+    try:
+        done = kedro(trained, "run", "--env", "test", "--pipeline", "gan")
+        output = " ".join((done.stdout + done.stderr).split())
+        assert done.returncode == 0, output[-5000:]
+        assert "did not match load version" not in output
+        own = keras.saving.load_model(model_versions(trained, "generator")[-2], safe_mode=True)
+        version = runs(trained)[-1].data.tags["registered_version"]
+        registered = registered_generator(trained, version)
+        assert weights_digest(registered) == weights_digest(own) != weights_digest(planted)
+    finally:
+        for folder in folders:
+            shutil.rmtree(folder)
+
+
+def test_a_deleted_or_emptied_champion_is_no_champion_and_the_run_goes_on(trained):
+    """MLflow's INVALID_PARAMETER_VALUE for an alias whose version was deleted failed every
+    later run after training; so did a champion whose files are gone."""
+    uri = f"sqlite:///{trained / 'mlflow.db'}"
+    client = mlflow.MlflowClient(tracking_uri=uri, registry_uri=uri)
+
+    def champion():
+        return client.get_model_version_by_alias("wgan-generator", "champion")
+
+    client.delete_model_version("wgan-generator", champion().version)
+    for attempt in ("deleted", "files gone"):
+        done = kedro(trained, "run", "--env", "test", "--pipeline", "evaluation")
+        output = " ".join((done.stdout + done.stderr).split())
+        assert done.returncode == 0, (attempt, output[-5000:])
+        assert "treated as no comparable champion" in output, attempt
+        version = champion()  # the alias mended, on this run's version
+        assert version.run_id == runs(trained)[-1].info.run_id
+        location = client.get_logged_model(version.source.removeprefix("models:/"))
+        shutil.rmtree(location.artifact_location.removeprefix("file://"))
+
+
+@pytest.mark.parametrize(
+    ("root", "rule"),
+    [
+        ("/", "is the folder /, which holds other things"),
+        ("data/01_raw", "is inside data/01_raw, the raw data"),
+        ("o" * 300, "has a folder name of 300 bytes, over the 255"),
+    ],
+    ids=["file-system-root", "raw-data", "300-characters"],
+)
+def test_an_output_root_outside_the_outputs_stops_the_run_before_any_node(tmp_path, root, rule):
+    """`output_root=/` wrote /06_models, /07_model_output and /08_reporting and exited 0."""
+    project = make_project_copy(tmp_path, with_mnist=False)
+    before = sorted(p.name for p in Path("/").iterdir())
+    done = kedro(project, "run", "--env", "test", "--params", f"output_root={root}")
+    output = " ".join((done.stdout + done.stderr).split())
+    assert done.returncode != 0
+    assert f"output_root '{root[:80]}" in output and rule in output, output[-3000:]
+    assert "Running node" not in output
+    assert sorted(p.name for p in Path("/").iterdir()) == before
+    assert not list((project / "data" / "01_raw").iterdir())
+
+
+@pytest.mark.parametrize(
+    ("value", "said"),
+    [("9" * 5000, "epochs is a 5000-digit number"), ("9" * 20, "epochs is a 20-digit number")],
+    ids=["past-pythons-int-limit", "past-any-count"],
+)
+def test_a_huge_number_is_refused_naming_the_key_before_any_node(tmp_path, value, said):
+    """5,000 digits failed in Kedro's --params parsing with Python's int-size message."""
+    project = make_project_copy(tmp_path, with_mnist=False)
+    done = kedro(project, "run", "--env", "test", "--params", f"training.epochs={value}")
+    output = " ".join((done.stdout + done.stderr).split())
+    assert done.returncode != 0
+    assert "Parameter 'training'" in output and said in output, output[-3000:]
+    assert "Running node" not in output and "Exceeds the limit" not in output

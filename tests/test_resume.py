@@ -93,7 +93,9 @@ def test_sigkill_then_resume_ends_bit_identical_to_an_uninterrupted_run(tmp_path
 
 
 @pytest.mark.timeout(600)
-def test_sigterm_checkpoints_and_marks_the_run_killed_then_other_settings_start_fresh(tmp_path):
+def test_sigterm_checkpoints_then_other_settings_start_fresh_and_keep_it_for_a_resume(tmp_path):
+    """SIGTERM closes the run KILLED with a checkpoint; a run of other settings starts fresh
+    and leaves that checkpoint (it was deleted), so the first command still resumes."""
     project = make_project_copy(tmp_path)
     log = tmp_path / "term.log"
     process = start(project, "--params", PARAMS, log=log)
@@ -118,9 +120,17 @@ def test_sigterm_checkpoints_and_marks_the_run_killed_then_other_settings_start_
     other = run(project, "--params", PARAMS + ",training.clip_value=0.05")
     output = " ".join((other.stdout + other.stderr).split())
     assert other.returncode == 0, output[-5000:]
-    assert "Not resuming checkpoint" in output
-    assert "training.clip_value 0.1 -> 0.05" in output
+    assert f"Not resuming checkpoint {checkpoints[0]}" in output
+    assert "training.clip_value 0.1 -> 0.05" in output and "It is kept" in output
     assert "Resuming" not in output
+    assert [p.parent for p in checkpoints[0].parents[1].glob("run-*/step-*")] == [
+        checkpoints[0].parent
+    ]  # the first command's, untouched; the other run's own went when it finished
+
+    again = run(project, "--params", PARAMS)  # "run the same command again" still resumes
+    output = " ".join((again.stdout + again.stderr).split())
+    assert again.returncode == 0, output[-5000:]
+    assert f"Resuming training from checkpoint {checkpoints[0]}" in output, output[-5000:]
     assert not list((project / "data" / "06_models" / "mnist" / "checkpoints").iterdir())
 
 
@@ -146,9 +156,21 @@ def test_two_runs_at_once_both_finish_and_keep_their_own_outputs(tmp_path):
         model_versions(project, "generator")[1]
     )  # two seeds, two models: neither run took the other's
 
-    client = mlflow.MlflowClient(tracking_uri=f"sqlite:///{project / 'mlflow.db'}")
+    uri = f"sqlite:///{project / 'mlflow.db'}"
+    client = mlflow.MlflowClient(tracking_uri=uri, registry_uri=uri)
     runs = client.search_runs([client.get_experiment_by_name("wgan_pipeline").experiment_id])
     assert sorted(r.data.params["training.seed"] for r in runs) == ["1", "2"]
+    # each run registered the generator it trained, not the other's (the latest version folder)
+    for log in logs:
+        assert "did not match load version" not in log.read_text()
+    trained = {weights_hash(path) for path in model_versions(project, "generator")}
+    registered = set()
+    for run_ in runs:
+        version = client.get_model_version("wgan-generator", run_.data.tags["registered_version"])
+        logged = client.get_logged_model(version.source.removeprefix("models:/"))
+        (model_file,) = Path(logged.artifact_location.removeprefix("file://")).rglob("*.keras")
+        registered.add(weights_hash(model_file))
+    assert registered == trained
     for run_ in runs:
         assert run_.info.status == "FINISHED"
         history = client.get_metric_history(run_.info.run_id, "wasserstein_estimate")

@@ -13,6 +13,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 MAX_SEED = 2**32 - 1  # NumPy's and Keras' seeds are 32-bit
+MAX_INT = 2**63 - 1  # what NumPy's and Keras' int64 hold: a key's own bound speaks below it
 
 # The data sets the pipeline trains on (``data.dataset``), with their ten classes' names.
 CLASS_NAMES: dict[str, tuple[str, ...]] = {
@@ -59,6 +60,12 @@ class Params(BaseModel):
             if unknown:
                 raise ValueError(
                     f"unknown key(s) {unknown}; the allowed keys are {list(cls.model_fields)}"
+                )
+            huge = sorted(k for k, v in values.items() if isinstance(v, int) and v > MAX_INT)
+            if huge:
+                raise ValueError(
+                    f"{huge[0]} is a {len(str(values[huge[0]]))}-digit number: no key takes a "
+                    f"value above {MAX_INT} (2**63 - 1)"
                 )
         return values
 

@@ -3,6 +3,7 @@
 See https://docs.kedro.org/en/stable/configure/configuration_basics/ for what can be set here.
 """
 
+import sys
 import warnings
 from pathlib import Path
 
@@ -27,6 +28,12 @@ from wgan_pipeline.hooks import (
 # A warning a user of this project cannot act on: Kedro 1.7's own config loader calls OmegaConf's
 # deprecated register_new_resolver (three times a run).
 warnings.filterwarnings("ignore", r"register_new_resolver\(\) is deprecated", UserWarning)
+
+
+# Kedro parses `--params` before any hook runs, and Python refuses to read an int of over 4,300
+# digits there with its own message: up to what one command-line argument holds (128 KiB), it is
+# read, so the parameter's schema names the key and the bound (params.MAX_INT).
+sys.set_int_max_str_digits(max(sys.get_int_max_str_digits(), 1 << 17))
 
 
 def _project_root() -> str:

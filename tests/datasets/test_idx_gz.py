@@ -17,7 +17,7 @@ import pytest
 from wgan_pipeline.datasets import IdxGzDataset, LabelledImagesDataset
 from wgan_pipeline.datasets.idx_gz import FASHION_MNIST_FILES, IdxFileError, read_idx_gz
 
-from ..helpers import FASHION_FILES, digest, fashion_mnist_copy
+from ..helpers import FASHION_FILES, digest, fashion_mnist_copy, memory_growth
 
 LABELS = "t10k-labels-idx1-ubyte.gz"  # the smallest file: most faults are shown on it
 _, LABELS_SHAPE, LABELS_SHA = FASHION_MNIST_FILES["y_test"]
@@ -170,3 +170,21 @@ def test_an_unknown_data_set_is_named_with_the_known_ones(tmp_path):
         Exception, match=r"Unknown data set 'cifar10'.*\['fashion_mnist', 'mnist'\]"
     ):
         LabelledImagesDataset(dataset="cifar10", path=str(tmp_path))
+
+
+def test_a_gzip_bomb_is_refused_without_the_process_growing(tmp_path):
+    """A labels file of a few hundred KB that inflates to 512 MB: refused at the size a labels
+    file has (10,008 bytes), read no further. The whole file was inflated into memory (2 GiB
+    of it: 5 GB)."""
+    bomb = tmp_path / LABELS
+    with gzip.open(bomb, "wb") as out:
+        out.write((2049).to_bytes(4, "big") + (10000).to_bytes(4, "big"))
+        for _ in range(32):
+            out.write(bytes(1 << 24))
+    code = (
+        "from pathlib import Path\nfrom wgan_pipeline.datasets.idx_gz import read_idx_gz\n"
+        f"def call():\n    read_idx_gz(Path({str(bomb)!r}), (10000,), None, 'fix')\n"
+    )
+    growth, error = memory_growth(code, tmp_path)
+    assert "IdxFileError" in error and "holds more than 10000 bytes of data" in error
+    assert growth < 64, f"grew by {growth:.0f} MB"

@@ -2,13 +2,14 @@
 a save that fails leaves nothing half-written."""
 
 import errno
+import zipfile
 from pathlib import Path
 
 import keras
 import pytest
 from kedro.io.core import DatasetError, Version
 
-from wgan_pipeline.datasets import KerasModelDataset
+from wgan_pipeline.datasets import KerasModelDataset, keras_model
 
 
 def small_model(*extra_layers) -> keras.Model:
@@ -108,3 +109,16 @@ def test_a_version_another_run_took_gets_a_fresh_one(tmp_path):
     assert len(versions) == 2 and versions[0] == taken
     for version in versions:
         keras.saving.load_model(root / version / "generator.keras", safe_mode=True)
+
+
+def test_a_model_file_that_inflates_past_any_model_is_refused_unread(saved, monkeypatch):
+    """A zip member that decodes to far more than a model holds (here 64 MiB of zeros, with the
+    cap lowered to 16 MiB; a real bomb inflates to gigabytes under the 1 GiB cap)."""
+    monkeypatch.setattr(keras_model, "MAX_MODEL_BYTES", 16 << 20)
+    dataset, path = saved
+    with zipfile.ZipFile(path, "a", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("assets/padding.bin", bytes(64 << 20))
+    before = path.read_bytes()
+    with pytest.raises(DatasetError, match="decodes to 64 MiB, over the 16 MiB") as info:
+        dataset.load()
+    assert str(path) in str(info.value) and path.read_bytes() == before

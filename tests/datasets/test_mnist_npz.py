@@ -24,6 +24,8 @@ from kedro.io import DatasetError
 from wgan_pipeline.datasets import MnistNpzDataset
 from wgan_pipeline.datasets.mnist_npz import MNIST_LAYOUT, MnistFileError, read_mnist_npz
 
+from ..helpers import memory_growth
+
 REAL_MNIST = Path(__file__).resolve().parents[3] / "shared/data/mnist/mnist.npz"
 REAL_X_TRAIN_SHA256 = "741c988805d008ac6e4c904b69001ba184c24b2c540a4ef403f4c71b676cf757"
 FIX_HINT = "Delete or move it away"
@@ -441,3 +443,26 @@ def test_exists_reflects_the_file(tmp_path: Path, valid_npz: Path) -> None:
     assert dataset.exists() is True
     os.remove(target)
     assert dataset.exists() is False
+
+
+def test_an_array_that_inflates_to_gigabytes_is_refused_before_it_is_read(tmp_path):
+    """x_train's header says 512 MB of zeros, compressed to half a MB: refused from its header,
+    never read (numpy would have read the whole array into memory)."""
+    path = tmp_path / "mnist.npz"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        with archive.open("x_train.npy", "w", force_zip64=True) as member:
+            header = {"descr": "|u1", "fortran_order": False, "shape": (1 << 29,)}
+            np.lib.format.write_array_header_1_0(member, header)
+            for _ in range(32):
+                member.write(bytes(1 << 24))
+        for key, (shape, _) in MNIST_LAYOUT.items():  # the rest as MNIST has them
+            if key != "x_train":
+                with archive.open(f"{key}.npy", "w") as member:
+                    np.lib.format.write_array(member, np.zeros(shape, np.uint8))
+    code = (
+        "from pathlib import Path\nfrom wgan_pipeline.datasets.mnist_npz import read_mnist_npz\n"
+        f"def call():\n    read_mnist_npz(Path({str(path)!r}))\n"
+    )
+    growth, error = memory_growth(code, tmp_path)
+    assert "array 'x_train' has shape (536870912,), expected (60000, 28, 28)" in error, error
+    assert "it was not read" in error and growth < 64, f"grew by {growth:.0f} MB"

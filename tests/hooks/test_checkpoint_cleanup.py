@@ -1,12 +1,14 @@
 """CheckpointCleanupHook: a finished training's checkpoints go after the run's last save, and
 stay (unlocked, for a rerun) after an error."""
 
+import json
+
 from wgan_pipeline.hooks import CheckpointCleanupHook
 from wgan_pipeline.training_run import run_folder
 
 
 def finished_training(root):
-    with run_folder.claim(root) as folder:
+    with run_folder.claim(root, {}) as folder:
         (folder / "step-000000008-1").mkdir()  # the final checkpoint
     return folder
 
@@ -22,6 +24,30 @@ def test_after_an_error_the_final_checkpoint_stays_for_a_rerun(tmp_path):
     folder = finished_training(tmp_path)
     CheckpointCleanupHook().on_pipeline_error(None, {}, None, None)
     assert (folder / "step-000000008-1").exists()
-    with run_folder.claim(tmp_path) as again:  # unlocked: the next run takes it over
+    with run_folder.claim(tmp_path, {}) as again:  # unlocked: the next run takes it over
         assert again == folder
     run_folder.release_finished(remove=True)
+
+
+def dead_run(root, name, identity, step=8):
+    checkpoint = root / name / f"step-{step:09d}-1"
+    checkpoint.mkdir(parents=True)
+    (checkpoint / "progress.json").write_text(
+        json.dumps({"identity": identity, "critic_step": step})
+    )
+    return checkpoint
+
+
+def test_a_dead_runs_checkpoint_of_other_settings_is_kept_for_its_own_command(tmp_path, caplog):
+    """A killed `--env quick` run, then a run of other settings: it starts fresh beside the
+    killed run's checkpoint (it was deleted), and the killed run's command resumes it."""
+    images = {"images": 200, "images_sha256": "0"}
+    quick, test = {"params": {"lr": 1}, **images}, {"params": {"lr": 2}, **images}
+    killed = dead_run(tmp_path, "run-2", quick, step=40)
+    with caplog.at_level("WARNING"), run_folder.claim(tmp_path, test) as fresh:
+        assert fresh != killed.parent and not list(fresh.glob("step-*"))
+    run_folder.release_finished(remove=True)
+    assert killed.exists() and f"Not resuming checkpoint {killed}" in caplog.text
+    with run_folder.claim(tmp_path, quick) as resumed:
+        assert resumed == killed.parent
+    run_folder.release_finished(remove=False)

@@ -10,6 +10,7 @@ from wgan_pipeline.hooks.output_paths import (
     OutputPathError,
     OutputPathsHook,
     catalog_paths,
+    output_root_fault,
     path_fault,
 )
 
@@ -92,3 +93,36 @@ def test_a_folder_that_cannot_be_written_is_named(tmp_path):
     assert path_fault(folder / "x.csv", is_folder=False) == (
         f"{folder} is a folder this user cannot write"
     )
+
+
+@pytest.mark.parametrize(
+    ("root", "fault"),
+    [
+        ("/", "which holds other things"),
+        ("/usr", "which holds other things"),
+        ("data/01_raw", "inside data/01_raw"),
+        ("data/01_raw/fashion-mnist/more", "inside data/01_raw"),
+        ("conf", "which holds other things"),
+        (".", "which holds other things"),
+        ("/nonexistent-wgan-output", "outside the project that does not exist"),
+        ("x" * 300, "over the 255 a file system allows"),
+        ("a\0b", "not a usable folder path"),
+        ("linked", "which holds other things"),  # a link inside the project to /
+    ],
+)
+def test_an_output_root_that_is_no_folder_for_outputs_is_refused(tmp_path, root, fault):
+    (tmp_path / "data" / "01_raw").mkdir(parents=True)
+    (tmp_path / "conf").mkdir()
+    (tmp_path / "conf" / "catalog.yml").write_text("")
+    (tmp_path / "linked").symlink_to("/")
+    assert fault in output_root_fault(root, tmp_path)
+
+
+def test_the_project_data_folder_or_a_folder_made_for_outputs_is_accepted(tmp_path):
+    project, mine = tmp_path / "project", tmp_path / "mine"
+    (project / "data" / "01_raw").mkdir(parents=True)
+    mine.mkdir()
+    for root in ("data", "data/sweeps/s/t", "runs/new", str(mine)):
+        assert output_root_fault(root, project) is None, root
+    (mine / "06_models").mkdir()  # a folder used before as an output root
+    assert output_root_fault(str(mine), project) is None

@@ -2,6 +2,8 @@
 champion alias moving only to a better one under the same judge, and re-judged when the judge
 changed; loaded back from the registry (ours and kedro-mlflow's dataset, and plain MLflow)."""
 
+import shutil
+
 import keras
 import mlflow
 import numpy as np
@@ -153,3 +155,48 @@ def test_the_last_generator_is_logged_with_its_epoch_not_registered(store):
                                             output_format="list")  # fmt: skip
     assert logged.name == "generator_last" and logged.tags["epoch"] == "3"
     assert mlflow.MlflowClient().search_registered_models() == []
+
+
+def _delete_champion_version() -> str:
+    version = champion_version()
+    mlflow.MlflowClient().delete_model_version(NAME, version)
+    return version
+
+
+def _delete_champion_files() -> str:
+    client = mlflow.MlflowClient()
+    version = client.get_model_version_by_alias(NAME, "champion")
+    model_id = version.source.removeprefix("models:/")
+    location = mlflow.get_logged_model(model_id).artifact_location
+    shutil.rmtree(location.removeprefix("file://"))
+    return str(version.version)
+
+
+def _register_without_alias() -> str:
+    """A run killed between registering its version and moving the alias (the first run)."""
+    with mlflow.start_run():
+        MlflowGeneratorDataset(registered_model_name=NAME).save(
+            {"model": generator(9), "tags": {"fid": 1.0}, "crown": False, "reason": "killed"}
+        )
+    return "1"
+
+
+@pytest.mark.parametrize(
+    "break_registry", [_delete_champion_version, _delete_champion_files, _register_without_alias]
+)
+def test_a_dangling_champion_is_no_champion_and_the_next_run_mends_the_registry(
+    store, caplog, break_registry
+):
+    """MLflow answers a deleted alias' version with INVALID_PARAMETER_VALUE, a version whose
+    files are gone with an artifact error: every later run failed after training."""
+    if break_registry is not _register_without_alias:
+        a_run(generator(1), 50.0, classifier(0))
+    broken = break_registry()
+    with caplog.at_level("WARNING"):
+        version, release, judged = a_run(generator(2), 60.0, classifier(0))  # worse, all the same
+    assert judged == {} and release["crown"] and champion_version() == version != broken
+    if break_registry is not _register_without_alias:
+        assert f"{NAME}'s champion" in caplog.text
+        assert "treated as no comparable champion" in caplog.text
+    _, release, judged = a_run(generator(3), 70.0, classifier(0))  # mended: compared again
+    assert judged["version"] == version and not release["crown"]

@@ -50,7 +50,12 @@ def serve(store):
     generator = plain_generator(build_generator(100))
     with mlflow.start_run():
         MlflowGeneratorDataset(registered_model_name="wgan-generator").save(
-            {"model": generator, "tags": {"fid": 50.0}, "crown": True, "reason": "the first"}
+            {
+                "model": generator,
+                "tags": {"fid": 50.0, "noise": "uniform"},
+                "crown": True,
+                "reason": "the first",
+            }
         )
     port = free_port()
     log = (store / "serve.log").open("w")
@@ -100,8 +105,21 @@ def test_a_request_for_16_digits_gets_16_digits(server):
         ({"inputs": [["a"] * 100] * 2}, "could not convert string to float"),  # wrong dtype
         ({"inputs": np.zeros((1001, 100)).tolist()}, "at most 1000 per request"),  # too many
         ({"inputs": [[float("nan")] * 100]}, "NaN or infinite"),
+        ({"inputs": [[-1e30] * 100]}, "within [-1.0, 1.0] (uniform noise"),
+        ({"inputs": [[3e38] * 100]}, "within [-1.0, 1.0] (uniform noise"),
+        ({"inputs": [[1e39] * 100]}, "NaN or infinite"),  # past float32: cast to inf
+        ({"inputs": [[1.5] * 100]}, "within [-1.0, 1.0]"),
     ],
-    ids=["wrong-shape", "wrong-dtype", "too-many", "not-finite"],
+    ids=[
+        "wrong-shape",
+        "wrong-dtype",
+        "too-many",
+        "not-finite",
+        "huge",
+        "float32-max",
+        "past-float32",
+        "outside-training",
+    ],
 )
 def test_a_bad_request_gets_a_4xx_with_a_message(server, body, says):
     status, answer = post(server, body)

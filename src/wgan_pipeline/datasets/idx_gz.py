@@ -4,7 +4,7 @@
 ``t10k-images-idx3-ubyte.gz`` (10000, 28, 28) and ``t10k-labels-idx1-ubyte.gz`` (10000,), all
 uint8. The mirrors' gzip files and Debian's ``dataset-fashion-mnist`` package hold the same data
 in different gzip wrappers, so each file is identified by the SHA-256 of what it *decodes to*,
-never by its archive bytes. A missing file is downloaded beside its place, checked and only
+never by its archive bytes, and is decoded no further than its expected size. A missing file is downloaded beside its place, checked and only
 then renamed into it; a file that is there is validated (gzip, IDX magic number, dimensions,
 length, labels, checksum) and accepted or refused with its name, the fault and the fix, and is
 never overwritten.
@@ -131,8 +131,17 @@ def read_idx_gz(
     name = name or str(path)
     if path.stat().st_size == 0:
         raise IdxFileError(f"IDX file {name} is empty. {fix}")
+    header = 4 + 4 * len(shape)
+    size = header + int(np.prod(shape))
     try:
-        data = gzip.decompress(path.read_bytes())
+        with gzip.open(path, "rb") as stream:
+            # Never more than the file should hold: a gzip bomb (a few MB that decode to
+            # gigabytes) is refused at size + 1 bytes, before memory fills.
+            data = stream.read(size + 1)
+            if len(data) > size:  # a corrupt stream or another file? read on a little, unkept
+                for _ in range(16):
+                    if not stream.read(max(size, 1 << 16)):
+                        break
     except (OSError, EOFError, zlib.error) as exc:  # BadGzipFile is an OSError
         raise IdxFileError(
             f"IDX file {name} is not a whole gzip file: it is truncated or corrupt "
@@ -147,15 +156,14 @@ def read_idx_gz(
             f"IDX file {name} holds {found}, expected {what[expected_magic]} (magic number "
             f"{expected_magic}): a wrong or swapped file. {fix}"
         )
-    ndim = data[3]
-    header = 4 + 4 * ndim
-    dims = tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
+    dims = tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(data[3]))
     if dims != shape:
         raise IdxFileError(f"IDX file {name} has shape {dims}, expected {shape}. {fix}")
-    if len(data) != header + int(np.prod(shape)):
+    if len(data) != size:
+        held = "more than " if len(data) > size else ""
         raise IdxFileError(
-            f"IDX file {name} holds {len(data) - header} bytes of data, expected "
-            f"{int(np.prod(shape))} for shape {shape}. {fix}"
+            f"IDX file {name} holds {held}{len(data) - header - (len(data) > size)} bytes of "
+            f"data, expected {size - header} for shape {shape}; it was read no further. {fix}"
         )
     array = np.frombuffer(data, dtype=np.uint8, offset=header).reshape(shape)
     if len(shape) == 1 and array.size and int(array.max()) > 9:

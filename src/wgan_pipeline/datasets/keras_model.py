@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 import os
 import time
+import warnings
+import zipfile
 from pathlib import Path, PurePosixPath
 
 import keras
@@ -13,12 +15,24 @@ from kedro_datasets.tensorflow import TensorFlowModelDataset
 
 from wgan_pipeline.durable import fsync
 
+# What a model file may decode to: this project's largest network (the classifier or a DCGAN
+# critic) is a few MB; a file past this is refused unread instead of filling the memory.
+MAX_MODEL_BYTES = 1 << 30
+
+# Kedro compares the load version with the save version it chose before the save; a save that
+# took a fresh version (_save_path) loads that one, so Kedro's "did not match" is then untrue.
+warnings.filterwarnings(
+    "ignore", r"Save version .* for wgan_pipeline\.datasets\.keras_model\.KerasModelDataset"
+)
+
 
 class KerasModelDataset(TensorFlowModelDataset):
     """kedro-datasets' ``TensorFlowModelDataset`` (.keras files, ``safe_mode`` loading) whose load
     errors name the version file and the fault: a corrupt or truncated file, or a Lambda layer
-    (code inside the file, which safe_mode refuses to run), instead of a temporary path; and
-    whose failed save (a full disk) leaves no partial file behind to be loaded as the latest."""
+    (code inside the file, which safe_mode refuses to run), instead of a temporary path; whose
+    failed save (a full disk) leaves no partial file behind to be loaded as the latest; and
+    which, once it has saved a version, loads that version, not the latest folder (another
+    run's, saved meanwhile), so a run evaluates and registers exactly what it trained."""
 
     def save(self, data: keras.Model) -> None:
         """Write the model beside its final name, flush it to disk, then rename it into place:
@@ -33,6 +47,8 @@ class KerasModelDataset(TensorFlowModelDataset):
             fsync(partial)
             partial.replace(path)
             fsync(path.parent)
+            if self._version is not None:  # this run's loads read what it saved
+                self._version = Version(path.parent.name, path.parent.name)
         except OSError as exc:
             partial.unlink(missing_ok=True)
             with contextlib.suppress(OSError):
@@ -64,6 +80,13 @@ class KerasModelDataset(TensorFlowModelDataset):
 
     def load(self) -> keras.Model:
         path = PurePosixPath(self._get_load_path())
+        decoded = _decoded_size(Path(path)) if self._protocol == "file" else 0
+        if decoded > MAX_MODEL_BYTES:
+            raise DatasetError(
+                f"Model file '{path}' decodes to {decoded / 2**20:.0f} MiB, over the "
+                f"{MAX_MODEL_BYTES >> 20} MiB any model of this project holds: it is not one "
+                "of them (a zip bomb?) and was not loaded. It is left as it is."
+            )
         try:
             return TensorFlowModelDataset.load.__wrapped__(self)  # the plain load, unwrapped
         except Exception as exc:
@@ -87,6 +110,16 @@ class KerasModelDataset(TensorFlowModelDataset):
             f"`kedro run --load-versions {name}:<timestamp>` (the versions are the folders of "
             f"'{path.parent.parent}')."
         )
+
+
+def _decoded_size(path: Path) -> int:
+    """The size a .keras file (a zip) says it decodes to; Python's zipfile reads no member
+    past its stated size. 0 when it is no zip (the load says what is wrong)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return sum(member.file_size for member in archive.infolist())
+    except (OSError, zipfile.BadZipFile):
+        return 0
 
 
 def _remove_dead_partials(path: Path) -> None:

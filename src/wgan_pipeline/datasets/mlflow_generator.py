@@ -8,7 +8,8 @@ new version of that registered model with the same tags, and the alias moves to 
 ``crown`` is true.
 
 Loaded (registered only): the alias' version, ``{"version", "tags", "generator"}``, or None when
-the registered model has no such alias yet (the first run).
+the registered model has no such alias yet (the first run), or its version cannot be loaded (it
+was deleted, its files are gone): no comparable champion, said in the log.
 """
 
 from __future__ import annotations
@@ -88,6 +89,7 @@ class MlflowGeneratorDataset(AbstractDataset[dict, dict]):
                     pip_requirements=self.pip_requirements,
                     registered_model_name=self.registered_model_name,
                     tags=tags,
+                    model_config={"noise": tags.get("noise", "normal")},  # its bound when served
                 )
             finally:
                 if interactive:
@@ -107,17 +109,32 @@ class MlflowGeneratorDataset(AbstractDataset[dict, dict]):
     def load(self) -> dict | None:
         if self.registered_model_name is None:
             raise DatasetError(f"'{self.name}' is logged only: give registered_model_name to load.")
+        name, alias = self.registered_model_name, self.alias
         client = mlflow.MlflowClient()
         try:
-            version = client.get_model_version_by_alias(self.registered_model_name, self.alias)
+            version = client.get_model_version_by_alias(name, alias)
         except MlflowException as exc:
-            if exc.error_code == "RESOURCE_DOES_NOT_EXIST":
-                return None  # no registered model, or no version with the alias yet
-            raise
-        uri = f"models:/{self.registered_model_name}@{self.alias}"
-        model = mlflow.pyfunc.load_model(uri).unwrap_python_model()
-        return {
-            "version": str(version.version),
-            "tags": dict(version.tags),
-            "generator": model.generator,
-        }
+            # No registered model or alias yet: RESOURCE_DOES_NOT_EXIST; an alias whose
+            # version was deleted: INVALID_PARAMETER_VALUE ("alias ... not found").
+            if exc.error_code not in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"):
+                raise
+            return None if "RESOURCE" in exc.error_code else _dangling(name, alias, None, exc)
+        try:
+            uri = f"models:/{name}/{version.version}"  # the version read, even if the alias moves
+            model = mlflow.pyfunc.load_model(uri).unwrap_python_model()
+        except Exception as exc:  # noqa: BLE001 (files gone or corrupt: MLflow, OS, Keras errors)
+            return _dangling(name, alias, version.version, exc)
+        return {"version": str(version.version), "tags": dict(version.tags),
+                "generator": model.generator}  # fmt: skip
+
+
+def _dangling(name: str, alias: str, version: str | None, exc: Exception) -> None:
+    """A registry left half-done (the alias' version deleted, its files gone, a kill between
+    registering and aliasing) is no champion to compare with: said in the log, and this run's
+    generator takes the alias, which mends the registry."""
+    which = f"version {version}" if version else "a version that no longer exists"
+    logger.warning(
+        "%s's %s, %s, cannot be loaded (%s: %s): treated as no comparable champion. This run's "
+        "generator becomes the %s.",
+        name, alias, which, type(exc).__name__, str(exc)[:300], alias,
+    )  # fmt: skip

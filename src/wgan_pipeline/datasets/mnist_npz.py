@@ -188,23 +188,51 @@ def read_mnist_npz(
             f"Delete or move it away to have the project download MNIST again, or replace it "
             f"with a good mnist.npz in Keras' layout (arrays {', '.join(layout)})."
         )
+    _check_headers(path, layout, name, fix)
     arrays = _read_arrays(path, list(layout), name, fix)
     for key, (shape, n_classes) in layout.items():
         array = arrays[key]
-        if array.dtype != np.uint8:
-            raise MnistFileError(
-                f"MNIST file {name}: array '{key}' has dtype {array.dtype}, expected uint8. {fix}"
-            )
-        if array.shape != shape:
-            raise MnistFileError(
-                f"MNIST file {name}: array '{key}' has shape {array.shape}, expected {shape}. {fix}"
-            )
+        fault = _layout_fault(key, array.dtype, array.shape, shape)
+        if fault:
+            raise MnistFileError(f"MNIST file {name}: {fault}. {fix}")
         if n_classes is not None and array.size and int(array.max()) >= n_classes:
             raise MnistFileError(
                 f"MNIST file {name}: labels in '{key}' range over [{int(array.min())}, "
                 f"{int(array.max())}], expected digits 0..{n_classes - 1}. {fix}"
             )
     return arrays
+
+
+def _check_headers(path: Path, layout: dict, name: str, fix: str) -> None:
+    """Each expected array's shape and dtype as its .npy header states them, checked before any
+    data is read: an array is read no further than its header says, so a header of other
+    dimensions (a compressed member that inflates to gigabytes) is refused before memory fills.
+    A member that is missing or cannot be read is left to ``_read_arrays`` to name."""
+    with contextlib.suppress(OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error):
+        with zipfile.ZipFile(path) as archive:
+            present = set(archive.namelist())
+            for key, (shape, _) in layout.items():
+                if f"{key}.npy" not in present:
+                    continue
+                with archive.open(f"{key}.npy") as member:
+                    major, _ = np.lib.format.read_magic(member)
+                    read = {1: np.lib.format.read_array_header_1_0}.get(
+                        major, np.lib.format.read_array_header_2_0
+                    )
+                    found, _, dtype = read(member)
+                if dtype.hasobject:
+                    continue  # np.load refuses it, saying why
+                fault = _layout_fault(key, dtype, tuple(found), shape)
+                if fault:
+                    raise MnistFileError(f"MNIST file {name}: {fault}; it was not read. {fix}")
+
+
+def _layout_fault(key: str, dtype: np.dtype, found: tuple, shape: tuple) -> str | None:
+    if dtype != np.uint8:
+        return f"array '{key}' has dtype {dtype}, expected uint8"
+    if found != shape:
+        return f"array '{key}' has shape {found}, expected {shape}"
+    return None
 
 
 def _read_arrays(path: Path, keys: list[str], name: str, fix: str) -> dict[str, np.ndarray]:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from kedro.framework.hooks import hook_impl
 
+from wgan_pipeline.hooks.output_paths import output_root_fault
 from wgan_pipeline.params import check_groups
 
 
@@ -23,7 +24,8 @@ class ConfigChecksHook:
       message about something else (MLflow's "filesystem tracking backend" error);
     - every parameter group must be one the pipelines know, and bounds between groups must hold
       (params.check_groups): a typo such as ``--params trainng.epochs=1`` would otherwise be
-      ignored without a word.
+      ignored without a word;
+    - ``output_root`` must be a folder for the run's outputs, inside the project or made for it.
     """
 
     @hook_impl(wrapper=True)
@@ -42,6 +44,7 @@ class ConfigChecksHook:
             raise ConfigurationError(f"{exc} Nothing was run.") from None
         check_mixed_precision(context.params.get("training"))
         check_dataset_follows_globals(context)
+        check_output_root(context)
         return (yield)
 
     @hook_impl(tryfirst=True)  # before kedro-mlflow opens a run: a refusal leaves none
@@ -92,6 +95,17 @@ def check_judge(pipeline, catalog, env: str | None) -> None:
 
 def _as_dict(value) -> dict:
     return value.model_dump() if hasattr(value, "model_dump") else dict(value or {})
+
+
+def check_output_root(context) -> None:
+    """``--params output_root=...`` must name a folder for this run's outputs (the rule is
+    output_paths.output_root_fault's): `/` would put folders at the file system's root."""
+    root = (context.config_loader.runtime_params or {}).get("output_root")
+    fault = output_root_fault(root, Path(context.project_path)) if isinstance(root, str) else None
+    if fault:
+        raise ConfigurationError(
+            f"output_root {root[:80]!r}{'...' if len(root) > 80 else ''} {fault}. Nothing was run."
+        )
 
 
 def check_dataset_follows_globals(context) -> None:

@@ -78,3 +78,49 @@ def path_fault(path: Path, is_folder: bool, written: bool = True) -> str | None:
     if not os.access(existing, os.W_OK | os.X_OK):
         return f"{existing} is a folder this user cannot write"
     return None
+
+
+OUTPUT_LAYERS = {"06_models", "07_model_output", "08_reporting"}  # what a run writes there
+NAME_MAX = 255  # bytes in one file or folder name, on every common Linux and macOS file system
+
+
+def output_root_fault(root: str, project: Path) -> str | None:
+    """Why ``--params output_root=<root>`` cannot hold a run's outputs, or None. It may be the
+    project's data/ or a folder under it (never inside data/01_raw, the raw data), another
+    folder of the project that is new, empty or holds only outputs, or a folder outside the
+    project that the user made for it (it exists and is empty or holds only outputs): never `/`,
+    a system folder or someone's home, which hold other things."""
+    long = next((p for p in Path(root).parts if len(os.fsencode(p)) > NAME_MAX), None)
+    if long is not None:
+        return f"has a folder name of {len(os.fsencode(long))} bytes, over the {NAME_MAX} a file system allows"
+    try:
+        target = (project / root).resolve()  # links followed: where the files would really go
+    except (OSError, ValueError) as exc:
+        return f"is not a usable folder path ({exc})"
+    raw = project / "data" / "01_raw"
+    if target == raw or raw in target.parents:
+        return "is inside data/01_raw, the raw data, which runs never write"
+    if target.exists():  # data/ and its folders hold the outputs by default
+        inside_data = target == project / "data" or project / "data" in target.parents
+        return None if inside_data else _not_for_outputs(target)
+    if project in target.parents:
+        return None  # a new folder of the project
+    return (
+        f"is {target}, a folder outside the project that does not exist: the run creates none "
+        "there. Make it first (mkdir), or use a folder under data/"
+    )
+
+
+def _not_for_outputs(folder: Path) -> str | None:
+    """Why an existing ``folder`` is not one made for a run's outputs, or None."""
+    if not folder.is_dir():
+        return "is a file, not a folder"
+    others = sorted(p.name for p in folder.iterdir() if p.name not in OUTPUT_LAYERS)
+    others = [name for name in others if not name.startswith(".")]
+    if not others:
+        return None
+    return (
+        f"is the folder {folder}, which holds other things ({', '.join(others[:5])}"
+        f"{', ...' if len(others) > 5 else ''}): a run writes only to data/, a folder under it, "
+        "or an empty folder made for its outputs"
+    )

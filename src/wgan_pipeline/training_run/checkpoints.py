@@ -86,9 +86,10 @@ def read_record(checkpoint: Path) -> dict[str, Any]:
     return record
 
 
-def set_aside(checkpoint: Path) -> Path:
-    """Rename an unreadable checkpoint out of the way (kept, to look at): ``broken-<name>``."""
-    target = checkpoint.with_name(f"broken-{checkpoint.name}")
+def set_aside(checkpoint: Path, why: str = "broken") -> Path:
+    """Rename a checkpoint out of the way, kept (to look at): ``broken-<name>`` when it
+    cannot be read."""
+    target = checkpoint.with_name(f"{why}-{checkpoint.name}")
     checkpoint.rename(target)
     return target
 
@@ -181,9 +182,3 @@ def restore(checkpoint: Path, model: keras.Model) -> Progress:
         best=record.get("best"),
         best_weights=best_weights,
     )
-
-
-def clear(directory: Path) -> None:
-    """Remove every checkpoint (training finished: the next run starts fresh)."""
-    for path in [*directory.glob(f"{PREFIX}*"), *directory.glob(".tmp-*")]:
-        shutil.rmtree(path, ignore_errors=True)

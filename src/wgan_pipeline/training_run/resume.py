@@ -66,13 +66,10 @@ def resume_or_start(
             logger.warning("Checkpoint set aside as %s: %s.", checkpoints.set_aside(found), exc)
             found = checkpoints.latest(directory)  # an older good one, if any
             continue
-        logger.warning(
-            "Not resuming checkpoint %s: it was written with other settings (%s). Starting "
-            "fresh; it is deleted.",
-            found,
-            reason,
-        )
-        checkpoints.clear(directory)
+        # run_folder.claim hands on only a folder of these settings; a checkpoint of others
+        # is never deleted for this run: it stays beside the fresh one.
+        logger.warning("Not resuming checkpoint %s (other settings: %s).", found, reason)
+        checkpoints.set_aside(found, "other-settings")
         break
     if params.constraint == "clip":
         # Clip once before the first update too (the paper's code clamps before each critic

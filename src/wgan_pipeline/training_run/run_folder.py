@@ -3,7 +3,9 @@ checkpoints.
 
 Each training process works in its own folder ``run-<id>`` of the checkpoint directory, locked
 (``flock``) while it lives; a new run takes over the newest folder whose process is gone
-(killed), to resume its checkpoints.
+(killed, failed) and whose checkpoint was written with its settings, to resume it. A dead run's
+checkpoint of other settings is never touched: the command that wrote it resumes it later (the
+log names it at each run; delete its folder to drop it).
 
 A training that finishes keeps its folder, final checkpoint and lock until the pipeline's
 outputs are saved: ``release_finished`` (the CheckpointCleanupHook, after the run) removes them
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import logging
 import os
 import shutil
 import time
@@ -22,16 +25,18 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from .checkpoints import latest
+from .checkpoints import UnreadableCheckpoint, latest, why_incompatible
 
+logger = logging.getLogger(__name__)
 # Folders of trainings that finished in this process, still locked: (folder, lock handle).
 _finished: list[tuple[Path, Any]] = []
 
 
 @contextlib.contextmanager
-def claim(root: Path) -> Iterator[Path]:
+def claim(root: Path, identity: dict[str, Any]) -> Iterator[Path]:
     """A run folder under ``root`` locked for this process: the newest one left by a dead
-    process (to resume from) or a new one. On leaving without an error, kept (locked) for
+    process with a checkpoint of ``identity`` (to resume from) or a new one. Dead runs' folders
+    of other settings are left as they are. On leaving without an error, kept (locked) for
     ``release_finished``; after an error, unlocked with its checkpoints for a rerun to resume.
     Removed either way if it holds no checkpoint."""
     root.mkdir(parents=True, exist_ok=True)
@@ -40,11 +45,21 @@ def claim(root: Path) -> Iterator[Path]:
         handle = _try_lock(candidate)
         if handle is None:
             continue  # a live run's
-        if folder is None and latest(candidate) is not None:
+        found = latest(candidate)
+        other = _other_settings(found, identity) if found is not None else None
+        if other:
+            logger.warning(
+                "Not resuming checkpoint %s: it was written with other settings (%s). It is "
+                "kept: the command that wrote it resumes it (delete %s to drop it).",
+                found, other, candidate,
+            )  # fmt: skip
+            handle.close()
+        elif folder is None and found is not None:
             folder, lock = candidate, handle  # a dead run's checkpoints: resume them
         else:
-            handle.close()  # empty or older leftovers of dead runs
-            shutil.rmtree(candidate, ignore_errors=True)
+            handle.close()  # empty, or behind the one resumed (same settings, fewer steps)
+            if found is not None or not _set_aside(candidate):  # those stay, to look at
+                shutil.rmtree(candidate, ignore_errors=True)
     if folder is None:
         folder = root / f"run-{time.time_ns()}-{os.getpid()}"
         folder.mkdir()
@@ -67,7 +82,7 @@ def release_finished(remove: bool) -> list[Path]:
     while _finished:
         folder, lock = _finished.pop()
         if remove:
-            kept = list(folder.glob("broken-*"))  # set aside as unreadable: kept, to look at
+            kept = _set_aside(folder)  # kept, to look at
             for path in folder.iterdir() if kept else [folder]:
                 if path in kept:
                     continue
@@ -88,6 +103,21 @@ def _try_lock(folder: Path):
         handle.close()
         return None
     return handle
+
+
+def _set_aside(folder: Path) -> list[Path]:
+    """Checkpoints set aside in ``folder`` (checkpoints.set_aside): unreadable ones, or (never
+    in practice: ``claim`` hands on only folders of the same settings) of other settings."""
+    return [*folder.glob("broken-*"), *folder.glob("other-settings-*")]
+
+
+def _other_settings(checkpoint: Path, identity: dict[str, Any]) -> str | None:
+    """Which settings differ from ``checkpoint``'s, or None (the same; or unreadable, which
+    resuming sets aside)."""
+    try:
+        return why_incompatible(checkpoint, identity)
+    except UnreadableCheckpoint:
+        return None
 
 
 def _newest_checkpoint(folder: Path) -> str:

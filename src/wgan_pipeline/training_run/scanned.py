@@ -99,7 +99,7 @@ def train_scanned(
         params.epochs,
         steps_per_epoch,
     )
-    with claim(checkpoint_dir) as run_dir:
+    with claim(checkpoint_dir, identity) as run_dir:
         progress = resume_or_start(run_dir, identity, wgan, params, steps_per_epoch)
         epoch, skip = divmod(progress.critic_step, steps_per_epoch)
         while epoch < params.epochs:

@@ -95,7 +95,7 @@ def train(
 
     wgan = build_wgan(params, generator_name)
     identity = checkpoints.training_identity(params.model_dump(), training_images)
-    with claim(checkpoint_dir) as run_dir:
+    with claim(checkpoint_dir, identity) as run_dir:
         progress = resume_or_start(
             run_dir, identity, wgan, params, steps_per_epoch, on_resume=close_dead_run
         )
