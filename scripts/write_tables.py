@@ -107,6 +107,29 @@ def gpu_epochs() -> str:
     )
 
 
+def clipped_on_gpu() -> str:
+    """benchmarks/README.md: WGAN-GP's networks with weight clipping against --env best, by epoch
+    (benchmarks/judged_epochs.py on a GPU)."""
+    results = load("judged_epochs_h200.json")
+    rows = []
+    for name, run in results["runs"].items():
+        fids = {e["epoch"]: e["fid"] for e in run["epochs"]}
+        best, met = run["best_judged_10000"], sum(run["targets"].values())
+        rows.append([f"`{name}`", f"`{run['args']}`",
+                     *(f"{fids[e]:.1f}" for e in (5, 10, 16, 25)),
+                     f"{best['fid']:.1f} (epoch {run['best_epoch']})", f"{best['precision']:.2f}",
+                     f"{best['recall']:.2f}", f"{pct(best['rarest_class_share'])} / "
+                     f"{pct(best['commonest_class_share'])}", f"{met} of 4"])  # fmt: skip
+    header = ["run", "arguments", "FID, epoch 5", "10", "16", "25", "best, 10,000 images",
+              "precision", "recall", "rarest / commonest", "targets met"]  # fmt: skip
+    return (
+        table(header, rows)
+        + f"\n\nJudge {results['judge']['hash']} (test accuracy {results['judge']['test_accuracy']}), "
+        f"floor FID {results['floor_fid']}; {results['machine']}; `{results['command']}` "
+        "(`benchmarks/results/judged_epochs_h200.json`)."
+    )
+
+
 def configurations() -> str:
     results = load("configurations.json")
     targets, floor = results["targets"], results["floor"]
@@ -342,7 +365,7 @@ def sweep_costs() -> str:
 
 TABLES: dict[str, Callable[[], str]] = {
     f.__name__: f
-    for f in (runs, gpu_epochs, configurations, train_speed, jax_h100, judged_runs, moving_average,
+    for f in (runs, gpu_epochs, clipped_on_gpu, configurations, train_speed, jax_h100, judged_runs, moving_average,
               best_search, fashion_mnist, sweep_quick, sweep_costs)
 }  # fmt: skip
 
