@@ -33,14 +33,15 @@ def rest(server: str, path: str, body: dict | None = None) -> dict:
 
 def cluster_project(root: Path, server: str) -> Path:
     """A project copy whose `cluster` env tracks to ``server`` and runs the test sweep: the
-    test run's parameters and sweep (conf/test) with conf/cluster's mlflow.yml pointed here."""
+    test run's parameters, sweep and judge (conf/test) with conf/cluster's mlflow.yml pointed
+    here."""
     project = make_project_copy(root)
     cluster = project / "conf" / "cluster"
     mlflow_yml = (cluster / "mlflow.yml").read_text()
     (cluster / "mlflow.yml").write_text(
         re.sub(r"mlflow_tracking_uri: \S+", f"mlflow_tracking_uri: {server}", mlflow_yml)
     )
-    for name in ("parameters.yml", "sweep.yml"):
+    for name in ("parameters.yml", "sweep.yml", "globals.yml"):
         shutil.copy(project / "conf" / "test" / name, cluster / name)
     return project
 
