@@ -70,11 +70,8 @@ class Judge:
         self.extractor = feature_extractor(classifier)
         self.identity = classifier_identity(classifier)
         self.batch_size = batch_size
-        self.settings = {
-            "k_precision_recall": k_precision_recall,
-            "k_density_coverage": k_density_coverage,
-            "score_splits": score_splits,
-        }
+        self.settings = {"k_precision_recall": k_precision_recall, "score_splits": score_splits,
+                         "k_density_coverage": k_density_coverage}  # fmt: skip
         self.noise = latent_noise(n, latent_dim, noise, seed)
         self.reference, _ = self.features(test_images)
         pick = np.random.default_rng(seed).permutation(len(test_images))[:n]

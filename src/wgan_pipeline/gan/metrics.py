@@ -208,18 +208,14 @@ def scorecard(
     sample of it: k-NN balls cost the square of the count)."""
     score, score_std = mnist_score(probabilities, splits=min(score_splits, len(probabilities)))
     shares = class_shares(probabilities)
+    k = {"k_precision_recall": k_precision_recall, "k_density_coverage": k_density_coverage}
     return {
         "fid": frechet_distance(reference_features, features),
         "mnist_score": score,
         "mnist_score_std": score_std,
         "rarest_class_share": float(shares.min()),
         "commonest_class_share": float(shares.max()),
-        **prdc(
-            manifold_reference,
-            features,
-            k_precision_recall=k_precision_recall,
-            k_density_coverage=k_density_coverage,
-        ),
+        **prdc(manifold_reference, features, **k),
         **{f"share_{digit}": float(share) for digit, share in enumerate(shares)},
     }
 
