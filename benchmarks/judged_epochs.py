@@ -9,8 +9,9 @@ Each ``--run NAME=ARGS`` trains as ``scripts/train_jax.py ARGS`` would (conf/bas
 conf/ENV, then --params; the project's schemas), on all of data/01_raw/mnist.npz, and after
 every epoch judges the raw generator on ``--judge-samples`` images against MNIST's test set with
 data/06_models/mnist/judge.keras (trained by `kedro run --pipeline classifier`), as a run judges
-while it trains. The best epoch's generator is then judged on 10,000 images, the final
-evaluation's count, against the four quality targets. Needs Keras, JAX, NumPy, pydantic and
+while it trains. The best epoch's generator is then judged on ``evaluation.n_samples`` (10,000)
+images with the final evaluation's seed, k and splits (conf/, read as train_jax.py reads it),
+against the four quality targets. Needs Keras, JAX, NumPy, pydantic and
 PyYAML only. Writes one JSON file (--out) after every configuration.
 """
 
@@ -33,14 +34,14 @@ sys.path.insert(0, str(ROOT / "src"))
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
-from wgan_pipeline.gan.images import scale_images  # noqa: E402
 from wgan_pipeline.gan.judge import Judge  # noqa: E402
 from wgan_pipeline.gan.metrics import frechet_distance  # noqa: E402
-from wgan_pipeline.gan.models import predict_in_batches  # noqa: E402
-from wgan_pipeline.params import DataParams, TrainingParams  # noqa: E402
+from wgan_pipeline.params import DataParams, EvaluationParams, TrainingParams  # noqa: E402
 from wgan_pipeline.training_run.scanned import train_scanned  # noqa: E402
 
 KEYS = ("fid", "precision", "recall", "rarest_class_share", "commonest_class_share")
+# what a judge takes from params:evaluation, as the training node builds it
+JUDGING = {"batch_size", "k_precision_recall", "k_density_coverage", "score_splits"}
 
 
 def train_jax_module():
@@ -68,9 +69,11 @@ def run_one(args_text: str, epochs: int, judge_samples: int, tools, classifier, 
     overrides = ",".join(filter(None, [args.params, f"training.epochs={epochs}"]))
     merged = tools.parameters(args.env, overrides, ROOT / "conf")
     data, params = DataParams(**merged["data"]), TrainingParams(**merged["training"])
+    evaluation = EvaluationParams(**merged["evaluation"])
+    judging = evaluation.model_dump(include=JUDGING)
     images = tools.load_images(data.dataset, ROOT, data.max_train_images)
     judge = Judge(classifier, test, n=judge_samples, latent_dim=params.latent_dim,
-                  noise=params.noise, seed=0)  # fmt: skip
+                  noise=params.noise, seed=0, **judging)  # fmt: skip
     rows, best = [], {"fid": float("inf")}
     trained = [0.0]
 
@@ -88,8 +91,8 @@ def run_one(args_text: str, epochs: int, judge_samples: int, tools, classifier, 
     with tempfile.TemporaryDirectory() as checkpoints:
         result = train_scanned(images, params, Path(checkpoints), on_epoch=judged)
     result.generator.set_weights(best.pop("weights"))
-    final = Judge(classifier, test, n=10_000, latent_dim=params.latent_dim, noise=params.noise,
-                  seed=1234)(result.generator)  # fmt: skip
+    final = Judge(classifier, test, n=evaluation.n_samples, latent_dim=params.latent_dim,
+                  noise=params.noise, seed=evaluation.seed, **judging)(result.generator)  # fmt: skip
     final = {k: round(float(v), 4) for k, v in final.items() if k in KEYS}
     return {"args": args_text, "training": params.model_dump(), "epochs": rows,
             "best_epoch": best["epoch"], "best_judged_10000": final}  # fmt: skip
@@ -109,8 +112,10 @@ def main() -> None:
     with np.load(ROOT / "data/01_raw/mnist.npz") as arrays:
         test, train = arrays["x_test"], arrays["x_train"][:10_000]
     # the floor: 10,000 real training digits judged as the generated ones are
-    judge = Judge(classifier, test, n=10_000, latent_dim=1, noise="uniform", seed=0)
-    features, _ = predict_in_batches(judge.extractor, scale_images(train), 500)
+    evaluation = EvaluationParams(**tools.parameters(None, "", ROOT / "conf")["evaluation"])
+    judge = Judge(classifier, test, n=evaluation.n_samples, latent_dim=1, noise="uniform", seed=0,
+                  **evaluation.model_dump(include=JUDGING))  # fmt: skip
+    features, _ = judge.features(train)
     floor = round(float(frechet_distance(judge.reference, features)), 3)
     card = json.loads((ROOT / "data/06_models/mnist/judge.json").read_text())
     results = {

@@ -7,7 +7,7 @@
 Per data set (the run's ``dataset`` tag; MNIST for runs older than it), configuration (the run's
 ``kedro_env`` tag: ``local`` and ``fashion`` are the chapter's settings, ``paper``, ``gp``) and
 number of epochs it takes the latest FINISHED training run that has evaluation
-metrics, from the project's MLflow store (``mlflow.db`` at the project root), and reports the
+metrics, from the project's MLflow store and experiment (mlflow.yml), and reports the
 generated digits' metrics beside the real-data floor and the noise ceiling of the same run, and
 whether the issue's targets are met. The grids copied are those of each configuration's longest
 run.
@@ -21,25 +21,15 @@ import tempfile
 from pathlib import Path
 
 import mlflow
+from project import finished_runs, tracking
 
-ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = {"local": "chapter", "fashion": "chapter", "paper": "paper", "gp": "gp"}
 ENV_DATASET = {"fashion": "fashion_mnist"}  # the data set an env sets; the others: MNIST
 
 
-def latest_runs(
-    client: mlflow.MlflowClient, dataset: str = "mnist"
-) -> dict[tuple[str, int], mlflow.entities.Run]:
-    experiment = client.get_experiment_by_name("wgan_pipeline")
-    if experiment is None:
-        raise SystemExit("No 'wgan_pipeline' experiment in mlflow.db: run `kedro run` first.")
-    runs = client.search_runs(
-        [experiment.experiment_id],
-        "attributes.status = 'FINISHED'",
-        order_by=["attributes.start_time DESC"],
-    )
+def latest_runs(dataset: str = "mnist") -> dict[tuple[str, int], mlflow.entities.Run]:
     latest = {}
-    for run in runs:
+    for run in finished_runs():
         env, metrics = run.data.tags.get("kedro_env"), run.data.metrics
         if env not in CONFIGS or not {"eval.generated.fid", "critic_loss"} <= set(metrics):
             continue
@@ -129,8 +119,8 @@ def main() -> None:
     parser.add_argument("--images", type=Path, help="copy each run's sample grid here")
     parser.add_argument("--dataset", default="mnist", choices=["mnist", "fashion_mnist"])
     args = parser.parse_args()
-    client = mlflow.MlflowClient(tracking_uri=f"sqlite:///{ROOT / 'mlflow.db'}")
-    runs = latest_runs(client, args.dataset)
+    client, _ = tracking()
+    runs = latest_runs(args.dataset)
     if not runs:
         raise SystemExit("No finished run with evaluation metrics yet: run `kedro run` first.")
     print(table(client, runs, args.dataset))

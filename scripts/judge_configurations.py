@@ -5,8 +5,8 @@
     python scripts/judge_configurations.py ... --curve docs/images/fid_against_time.png
 
 Every generator is judged in this one process by the same classifier (the catalog's
-``classifier``, its latest version) on the same 10,000 noise vectors of its own noise kind
-against the same test images, beside the real-image floor and the noise ceiling, as the
+``classifier``, its latest version) on the same ``evaluation.n_samples`` noise vectors of its
+own noise kind, with the k and the splits of ``params:evaluation`` (conf/), against the same test images, beside the real-image floor and the noise ceiling, as the
 evaluation pipeline judges one. The generators are the ones each run logged to MLflow (the
 release pipeline's ``generator``: the kept one); the training's architecture, epochs, kept epoch
 and minutes come from the run. Logs one MLflow run ``configurations`` with every row's metrics
@@ -24,40 +24,18 @@ from pathlib import Path
 import mlflow
 import numpy as np
 from PIL import Image
+from project import ROOT, evaluation_params, logged_models, tracking
 
-from wgan_pipeline.gan.images import image_grid, scale_images
+from wgan_pipeline.gan.images import image_grid
 from wgan_pipeline.gan.judge import Judge, classifier_identity
-from wgan_pipeline.gan.metrics import class_shares, frechet_distance, mnist_score, prdc
 
-ROOT = Path(__file__).resolve().parents[1]
-N = 10_000  # the evaluation's n_samples
+SEED = 0  # the noise every generator is judged on, and the ceiling's pixel noise
 
 
-def kept_generator(client: mlflow.MlflowClient, run) -> object:
+def kept_generator(run) -> object:
     """The Keras generator the run logged as ``generator`` (its kept one)."""
-    (model,) = [
-        m
-        for m in mlflow.search_logged_models(
-            experiment_ids=[run.info.experiment_id],
-            filter_string=f"source_run_id = '{run.info.run_id}'",
-            output_format="list",
-        )
-        if m.name == "generator"
-    ]
+    (model,) = [m for m in logged_models(run) if m.name == "generator"]
     return mlflow.pyfunc.load_model(f"models:/{model.model_id}").unwrap_python_model().generator
-
-
-def reference_metrics(judge: Judge, images: np.ndarray) -> dict[str, float]:
-    """The judge's numbers for a set of images (real ones: the floor; noise: the ceiling)."""
-    features, probabilities = judge._features(scale_images(images))
-    shares = class_shares(probabilities)
-    return {
-        "fid": frechet_distance(judge.reference, features),
-        "mnist_score": mnist_score(probabilities, splits=10)[0],
-        **prdc(judge.manifold_reference, features, k_precision_recall=3, k_density_coverage=5),
-        "rarest_class_share": float(shares.min()),
-        "commonest_class_share": float(shares.max()),
-    }
 
 
 def targets(m: dict, floor: float) -> list[str]:
@@ -138,8 +116,9 @@ def main() -> None:
         classifier = catalog.load("classifier")
         raw = catalog.load("raw_images")
     test_images = raw["x_test"]
-    mlflow.set_tracking_uri(f"sqlite:///{ROOT / 'mlflow.db'}")
-    client = mlflow.MlflowClient()
+    params = evaluation_params()
+    n = params.n_samples
+    client, _ = tracking()
     judges: dict[tuple, Judge] = {}
     rows, metrics = [], {}
     for item in args.run:
@@ -148,9 +127,19 @@ def main() -> None:
         about = describe(client, run)
         key = (about["latent_dim"], about["noise"])
         if key not in judges:
-            judges[key] = Judge(classifier, test_images, n=N, latent_dim=key[0], noise=key[1],
-                                seed=0)  # fmt: skip
-        generator = kept_generator(client, run)
+            judges[key] = Judge(
+                classifier,
+                test_images,
+                n=n,
+                latent_dim=key[0],
+                noise=key[1],
+                seed=SEED,
+                batch_size=params.batch_size,
+                k_precision_recall=params.k_precision_recall,
+                k_density_coverage=params.k_density_coverage,
+                score_splits=params.score_splits,
+            )
+        generator = kept_generator(run)
         m = judges[key](generator)
         rows.append((label, about, m))
         metrics.update({f"{label}.{k}": v for k, v in m.items() if not k.startswith("share_")})
@@ -161,10 +150,9 @@ def main() -> None:
                 args.grids / f"configuration_{label}.png"
             )
     judge = next(iter(judges.values()))
-    # the evaluation's references: the first N training images, uniform pixel noise
-    real = reference_metrics(judge, raw["x_train"][:N])
-    noise = np.random.default_rng(0).integers(0, 256, (N, 28, 28), dtype=np.uint8)
-    ceiling = reference_metrics(judge, noise)
+    # the evaluation's references: the first n training images, uniform pixel noise
+    real = judge.score(raw["x_train"][:n])
+    ceiling = judge.score(np.random.default_rng(SEED).integers(0, 256, (n, 28, 28), np.uint8))
     header = ("| configuration | architecture | epochs | trained | FID | MNIST score | rarest / "
               "commonest digit | precision | recall | density | coverage | FID ≤ 3× floor "
               "| every digit 7–13% | precision ≥ 0.7 | recall ≥ 0.5 |")  # fmt: skip
@@ -173,11 +161,10 @@ def main() -> None:
     lines += [row("real test images (floor)", {}, real, None),
               row("uniform noise (ceiling)", {}, ceiling, None)]  # fmt: skip
     table = "\n".join(lines)
-    mlflow.set_experiment("wgan_pipeline")
     with mlflow.start_run(run_name="configurations"):
         mlflow.log_params({f"{label}.run_id": run_id for label, _, run_id in
                            (i.partition("=") for i in args.run)})  # fmt: skip
-        mlflow.set_tags({"judge": classifier_identity(classifier), "judged_images": N})
+        mlflow.set_tags({"judge": classifier_identity(classifier), "judged_images": n})
         mlflow.log_metrics({**metrics, "real.fid": real["fid"], "noise.fid": ceiling["fid"]})
         mlflow.log_text(table, "configurations.md")
     print(table)

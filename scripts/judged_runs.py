@@ -5,7 +5,7 @@ and at the last epoch, and the epoch that was kept.
     python scripts/judged_runs.py                    # the latest finished judged run of each env
     python scripts/judged_runs.py --run-id <id> --curve docs/images/judge_curve.png
 
-Reads the project's MLflow store (``mlflow.db`` at the project root); ``--curve`` copies the
+Reads the project's MLflow store and experiment (mlflow.yml); ``--curve`` copies the
 run's ``judge_curve.png``; ``--grids DIR`` draws 64 digits from the same noise with the run's
 kept and last generators (``generator_<env>.png``, ``generator_last_<env>.png``).
 Prints Markdown tables.
@@ -20,25 +20,15 @@ from pathlib import Path
 
 import mlflow
 from PIL import Image
+from project import finished_runs, logged_models, tracking
 
 from wgan_pipeline.gan.images import image_grid, latent_noise
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def judged_runs(client: mlflow.MlflowClient, run_id: str | None) -> list:
     if run_id:
         return [client.get_run(run_id)]
-    experiment = client.get_experiment_by_name("wgan_pipeline")
-    if experiment is None:
-        raise SystemExit(
-            "No MLflow experiment 'wgan_pipeline' in mlflow.db: run `kedro run` first."
-        )
-    runs = client.search_runs(
-        [experiment.experiment_id],
-        "attributes.status = 'FINISHED' and metrics.best_fid > 0",
-        order_by=["attributes.start_time DESC"],
-    )
+    runs = finished_runs("metrics.best_fid > 0")
     latest = {}
     for run in runs:
         latest.setdefault(run.data.tags.get("kedro_env", "local"), run)
@@ -106,11 +96,7 @@ def copy_artifacts(run, curve: Path | None, grids: Path | None) -> None:
             )
             shutil.copy(path, curve)
     if grids:
-        models = mlflow.search_logged_models(
-            experiment_ids=[run.info.experiment_id],
-            filter_string=f"source_run_id = '{run.info.run_id}'",
-            output_format="list",
-        )
+        models = logged_models(run)
         noise = latent_noise(64, int(run.data.params["training.latent_dim"]),
                              run.data.params["training.noise"], seed=0)  # fmt: skip
         env = run.data.tags.get("kedro_env", "local")
@@ -127,8 +113,7 @@ def main() -> None:
     parser.add_argument("--curve", type=Path, help="copy the run's judge_curve.png here")
     parser.add_argument("--grids", type=Path, help="draw its kept and last generators' digits here")
     args = parser.parse_args()
-    mlflow.set_tracking_uri(f"sqlite:///{ROOT / 'mlflow.db'}")
-    client = mlflow.MlflowClient()
+    client, _ = tracking()
     runs = judged_runs(client, args.run_id)
     print(markdown([describe(client, run) for run in runs]))
     if args.curve or args.grids:

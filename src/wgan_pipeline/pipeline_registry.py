@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from kedro.pipeline import Pipeline
 
-from wgan_pipeline.pipelines import classifier, data_processing, evaluation, release, training
+from .pipelines import classifier, data_processing, evaluation, release, reporting, training
 
 
 def register_pipelines() -> dict[str, Pipeline]:
-    """data_processing -> training -> evaluation (with the release: the generators to MLflow, the
-    kept one registered), judged by the classifier pipeline's model; each
-    runnable alone with ``--pipeline``. ``__default__`` runs them all; ``gan`` all but the
-    classifier, reusing the one saved in data/06_models.
+    """data_processing -> training -> evaluation (numbers) -> reporting (pictures) and release
+    (MLflow models, the registry), judged by the classifier pipeline's model. ``evaluation``
+    judges the saved generator again with its pictures and release (which reuses its in-memory
+    features); ``__default__`` runs them all; ``gan`` all but the classifier (the saved one).
 
     Listed explicitly rather than found with ``find_pipelines``: Kedro's CLI makes that load only
     the pipeline named by ``--pipeline``, which cannot build the combined ones.
@@ -20,8 +20,12 @@ def register_pipelines() -> dict[str, Pipeline]:
         "data_processing": data_processing.create_pipeline(),
         "classifier": classifier.create_pipeline(),
         "training": training.create_pipeline(),
-        "evaluation": evaluation.create_pipeline() + release.create_pipeline(),
+        "reporting": reporting.create_pipeline(),
+        "release": release.create_pipeline(),
     }
+    pipelines["evaluation"] = (
+        evaluation.create_pipeline() + pipelines["reporting"] + pipelines["release"]
+    )
     pipelines["gan"] = (
         pipelines["data_processing"] + pipelines["training"] + pipelines["evaluation"]
     )

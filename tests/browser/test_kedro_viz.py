@@ -16,9 +16,10 @@ pytestmark = pytest.mark.browser
 
 # Matched against the last part of a node's name, so `training.train_wgan` counts as train_wgan.
 MAIN_NODES = ("scale_training_images", "train_classifier", "train_wgan", "generate_samples",
-              "extract_features", "score_sets", "make_sample_grid")  # fmt: skip
-# The overview: one collapsed box per namespaced pipeline.
-PIPELINES = ("data_processing", "classifier", "training", "evaluation")
+              "extract_features", "score_sets", "make_sample_grid", "release_kept")  # fmt: skip
+# The overview: one collapsed box per namespaced pipeline; the pictures (reporting) and the
+# registry (release) apart from the evaluation's numbers.
+PIPELINES = ("data_processing", "classifier", "training", "evaluation", "reporting", "release")
 
 # A fresh browser profile would cover the graph with kedro-viz's "feature hints" tour, and its
 # minimap hides a corner of the graph: both off through kedro-viz's saved settings.
@@ -90,7 +91,7 @@ def test_kedro_viz_shows_the_main_nodes(tmp_path, page):
             )
         save_screenshot(page, "kedro_viz.png")
 
-        # The default view: the four pipelines as boxes, data flowing between them.
+        # The default view: the six pipelines as boxes, data flowing between them.
         with screenshot_on_failure(page, "kedro_viz_overview.png"):
             page.goto(url, wait_until="load")
             page.wait_for_selector("g.pipeline-node", state="visible", timeout=30_000)

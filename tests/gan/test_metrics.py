@@ -10,6 +10,7 @@ from wgan_pipeline.gan.metrics import (
     frechet_distance,
     mnist_score,
     prdc,
+    scorecard,
 )
 
 CENTRES = np.random.default_rng(0).normal(0.0, 3.0, (10, 16))
@@ -232,3 +233,23 @@ def test_prdc_rejects_bad_input():
         prdc(features, features[:3])
     with pytest.raises(ValueError, match="k_density_coverage must be at least 1"):
         prdc(features, features, k_density_coverage=0)
+
+
+# --- the scorecard: the one row every judging reports ---
+
+
+def test_the_scorecard_is_the_metrics_side_by_side_with_the_splits_capped_at_the_images():
+    real, fake = clusters(60, seed=1), clusters(8, seed=2)
+    manifold = real[:30]
+    probabilities = one_hot(np.arange(8) % 10)
+    card = scorecard(real, manifold, fake, probabilities, k_precision_recall=3,
+                     k_density_coverage=5, score_splits=10)  # fmt: skip
+    assert card["fid"] == frechet_distance(real, fake)
+    assert (card["mnist_score"], card["mnist_score_std"]) == mnist_score(probabilities, splits=8)
+    k = {"k_precision_recall": 3, "k_density_coverage": 5}
+    assert {name: card[name] for name in ("precision", "recall", "density", "coverage")} == prdc(
+        manifold, fake, **k
+    )
+    shares = class_shares(probabilities)
+    assert [card[f"share_{d}"] for d in range(10)] == list(shares)
+    assert (card["rarest_class_share"], card["commonest_class_share"]) == (0.0, 0.125)

@@ -39,8 +39,9 @@ def run(pipeline, inputs: dict, outputs: list[str]) -> dict:
     return {name: catalog.load(name) for name in outputs}
 
 
-def test_default_pipeline_is_the_four_in_order(pipelines):
-    assert {"data_processing", "training", "evaluation", "classifier", "gan"} <= set(pipelines)
+def test_default_pipeline_is_the_six_in_order(pipelines):
+    assert {"data_processing", "training", "evaluation", "reporting", "release", "classifier",
+            "gan"} <= set(pipelines)  # fmt: skip
     params = {"params:data", "params:training", "params:training.noise", "params:evaluation"}
     assert set(pipelines["__default__"].inputs()) == {
         "raw_images", "params:classifier", "saved_judge", "training_checkpoints", "champion",
@@ -53,10 +54,13 @@ def test_default_pipeline_is_the_four_in_order(pipelines):
     assert order.index("data_processing.scale_training_images") < order.index("training.train_wgan")
     assert order.index("training.train_wgan") < order.index("evaluation.generate_samples")
     assert order.index("classifier.train_classifier") < order.index("evaluation.extract_features")
+    assert order.index("evaluation.score_sets") < order.index("reporting.plot_class_histogram")
     # one namespace per pipeline (kedro-viz groups by it); dataset names are not prefixed
-    for name in ("data_processing", "classifier", "training"):
+    for name in ("data_processing", "classifier", "training", "reporting", "release"):
         assert {node.namespace for node in pipelines[name].nodes} == {name}
-    assert {node.namespace for node in pipelines["evaluation"].nodes} == {"evaluation", "release"}
+    # `--pipeline evaluation` judges the saved generator again, draws it and releases it
+    evaluation = {node.namespace for node in pipelines["evaluation"].nodes}
+    assert evaluation == {"evaluation", "reporting", "release"}
     assert "generator" in pipelines["training"].outputs()
 
 
@@ -118,7 +122,7 @@ def small_generator():
                              keras.layers.Reshape((28, 28, 1))])  # fmt: skip
 
 
-def test_evaluation_slice(pipelines, small_generator, tiny_mnist):
+def test_evaluation_and_reporting_slice(pipelines, small_generator, tiny_mnist):
     inputs = {
         "generator": small_generator,
         "classifier": build_classifier(feature_dim=8),
@@ -142,7 +146,7 @@ def test_evaluation_slice(pipelines, small_generator, tiny_mnist):
             {"epoch": [1, 2], "source": ["raw", "raw"], "fid": [90.0, 80.0], "kept": [False, True]}
         ),
     }
-    evaluation = pipelines["evaluation"].only_nodes_with_namespaces(["evaluation"])
+    evaluation = pipelines["evaluation"].only_nodes_with_namespaces(["evaluation", "reporting"])
     # evaluation_metrics is consumed (and released) inside the run: check its MLflow copy.
     outputs = ["sample_grid", "judge_curve", "evaluation_mlflow_metrics",
                "class_histogram", "wasserstein_curve", "latent_interpolation",

@@ -16,7 +16,7 @@ import keras
 import numpy as np
 
 from .images import latent_noise, scale_images, unscale_images
-from .metrics import class_shares, frechet_distance, mnist_score, prdc
+from .metrics import scorecard
 from .models import check_generator, feature_extractor, predict_in_batches
 
 
@@ -62,23 +62,32 @@ class Judge:
         latent_dim: int,
         noise: Literal["uniform", "normal"],
         seed: int,
-        batch_size: int = 500,
-        k_precision_recall: int = 3,
-        k_density_coverage: int = 5,
-        score_splits: int = 10,
+        batch_size: int,
+        k_precision_recall: int,
+        k_density_coverage: int,
+        score_splits: int,
     ):
         self.extractor = feature_extractor(classifier)
         self.identity = classifier_identity(classifier)
         self.batch_size = batch_size
-        self.k = (k_precision_recall, k_density_coverage)
-        self.score_splits = score_splits
+        self.settings = {"k_precision_recall": k_precision_recall, "score_splits": score_splits,
+                         "k_density_coverage": k_density_coverage}  # fmt: skip
         self.noise = latent_noise(n, latent_dim, noise, seed)
-        self.reference, _ = self._features(scale_images(test_images))
+        self.reference, _ = self.features(test_images)
         pick = np.random.default_rng(seed).permutation(len(test_images))[:n]
         self.manifold_reference = self.reference[np.sort(pick)]
 
-    def _features(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        return predict_in_batches(self.extractor, images, self.batch_size)
+    def features(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The classifier's features and class probabilities of uint8 ``images`` (N, 28, 28)."""
+        return predict_in_batches(self.extractor, scale_images(images), self.batch_size)
+
+    def score(self, images: np.ndarray) -> dict[str, float]:
+        """The metric row (gan/metrics.py's ``scorecard``) of uint8 ``images``: generated ones,
+        or real ones and noise for the floor and the ceiling."""
+        features, probabilities = self.features(images)
+        return scorecard(
+            self.reference, self.manifold_reference, features, probabilities, **self.settings
+        )
 
     def images(self, generator: keras.Model) -> np.ndarray:
         """The generator's uint8 images (n, 28, 28) from the judge's noise."""
@@ -90,22 +99,6 @@ class Judge:
         return unscale_images(predict_in_batches(generator, self.noise, self.batch_size))
 
     def __call__(self, generator: keras.Model) -> dict[str, float]:
-        """fid, mnist_score, precision, recall, density, coverage, rarest/commonest class share
-        and share_0 ... share_9 of ``generator``'s images."""
-        features, probabilities = self._features(scale_images(self.images(generator)))
-        shares = class_shares(probabilities)
-        score, _ = mnist_score(probabilities, splits=min(self.score_splits, len(features)))
-        k_pr, k_dc = self.k
-        return {
-            "fid": frechet_distance(self.reference, features),
-            "mnist_score": score,
-            **prdc(
-                self.manifold_reference,
-                features,
-                k_precision_recall=k_pr,
-                k_density_coverage=k_dc,
-            ),
-            "rarest_class_share": float(shares.min()),
-            "commonest_class_share": float(shares.max()),
-            **{f"share_{digit}": float(share) for digit, share in enumerate(shares)},
-        }
+        """The metric row of ``generator``'s images: fid, mnist_score (and its spread),
+        precision, recall, density, coverage, rarest/commonest class share, share_0..9."""
+        return self.score(self.images(generator))

@@ -191,6 +191,35 @@ def prdc(
     }
 
 
+def scorecard(
+    reference_features: np.ndarray,
+    manifold_reference: np.ndarray,
+    features: np.ndarray,
+    probabilities: np.ndarray,
+    *,
+    k_precision_recall: int,
+    k_density_coverage: int,
+    score_splits: int,
+) -> dict[str, float]:
+    """The metric row of one image set, the one every judging reports: FID against
+    ``reference_features``; the MNIST score (mean and spread over ``score_splits`` splits, at
+    most one per image) and the predicted-class shares from ``probabilities``; precision,
+    recall, density and coverage against ``manifold_reference`` (all of the reference, or a
+    sample of it: k-NN balls cost the square of the count)."""
+    score, score_std = mnist_score(probabilities, splits=min(score_splits, len(probabilities)))
+    shares = class_shares(probabilities)
+    k = {"k_precision_recall": k_precision_recall, "k_density_coverage": k_density_coverage}
+    return {
+        "fid": frechet_distance(reference_features, features),
+        "mnist_score": score,
+        "mnist_score_std": score_std,
+        "rarest_class_share": float(shares.min()),
+        "commonest_class_share": float(shares.max()),
+        **prdc(manifold_reference, features, **k),
+        **{f"share_{digit}": float(share) for digit, share in enumerate(shares)},
+    }
+
+
 def _knn_radii_squared(
     points: np.ndarray, ks: tuple[int, ...], chunk_rows: int
 ) -> tuple[np.ndarray, ...]:

@@ -1,16 +1,10 @@
 import numpy as np
-import pandas as pd
 import pytest
 from pydantic import ValidationError
 
 from wgan_pipeline.gan.models import build_classifier, build_critic, build_generator
 from wgan_pipeline.params import DataParams, EvaluationParams
-from wgan_pipeline.pipelines.evaluation.nodes import (
-    extract_features,
-    generate_samples,
-    make_sample_grid,
-    plot_class_histogram,
-)
+from wgan_pipeline.pipelines.evaluation.nodes import extract_features, generate_samples
 
 from ...helpers import base_params
 
@@ -31,15 +25,6 @@ def test_samples_are_pixels_and_reproducible_from_the_seed():
     np.testing.assert_array_equal(first, generate_samples(generator, params, "uniform", MNIST))
     other = generate_samples(generator, params.model_copy(update={"seed": 8}), "uniform", MNIST)
     assert not np.array_equal(first, other)
-
-
-def test_grid_image_lays_out_rows_by_rows_samples_magnified():
-    samples = np.full((30, 28, 28), 255, np.uint8)
-    image = make_sample_grid(samples, evaluation(grid_rows=5, grid_scale=2))
-    side = (5 * (28 + 2) + 2) * 2
-    assert image.mode == "L" and image.size == (side, side)
-    pixels = np.asarray(image)
-    assert pixels[0, 0] == 0 and pixels[4, 4] == 255  # padding, then a white digit
 
 
 def test_evaluation_params_forbid_unknown_keys():
@@ -83,10 +68,3 @@ def test_another_data_sets_classifier_or_generator_is_refused_by_name(tiny_mnist
     older = build_generator(100)  # an older file's plain name says nothing: accepted
     params = evaluation(n_samples=20, batch_size=10)
     assert generate_samples(older, params, "uniform", FASHION).shape == (20, 28, 28)
-
-
-def test_the_class_histogram_names_the_classes():
-    metrics = {"set": ["generated"], **{f"share_{i}": [0.1] for i in range(10)}}
-    figure = plot_class_histogram(pd.DataFrame(metrics), FASHION)
-    labels = [label.get_text() for label in figure.axes[0].get_xticklabels()]
-    assert labels[0] == "T-shirt/top" and labels[9] == "Ankle boot"

@@ -1,4 +1,4 @@
-"""Samples from the trained generator judged by the classifier, and the pictures of the run."""
+"""Samples from the trained generator, judged by the classifier: the evaluation's numbers."""
 
 from .pipeline import create_pipeline
 
