@@ -126,7 +126,10 @@ def test_an_env_that_does_not_exist_is_named_with_those_that_do(trained):
     output = " ".join((done.stdout + done.stderr).split())
     assert done.returncode != 0
     assert "The Kedro environment 'nope' does not exist" in output, output[-3000:]
-    assert "['best', 'cluster', 'fashion', 'gp', 'local', 'paper', 'quick', 'test']" in output
+    assert (
+        "['best', 'clipped', 'cluster', 'fashion', 'gp', 'local', 'paper', 'quick', 'test']"
+        in output
+    )
     assert "maintenance mode" not in output
 
 

@@ -19,7 +19,7 @@ def conf(env: str, runtime_params: dict | None = None) -> OmegaConfigLoader:
                              **settings.CONFIG_LOADER_ARGS)  # fmt: skip
 
 
-@pytest.mark.parametrize("env", ["test", "quick", "best", "cluster"])
+@pytest.mark.parametrize("env", ["test", "quick", "best", "cluster", "clipped"])
 def test_the_shipped_specs_pass_their_checks(env):
     loader = conf(env)
     spec = parse_spec(loader["sweep"]["sweep"])
