@@ -67,6 +67,13 @@ def source(results: dict, name: str) -> str:
     )
 
 
+def judged_runs_line(runs: str, results: dict, name: str) -> str:
+    """The line under a table of runs judged together: the runs, the judging, the source."""
+    return f"\n\nRuns: {runs}. Judged: {results['judged']} (`{results['command']}`). " + source(
+        results, name
+    )
+
+
 # README.md
 
 
@@ -170,10 +177,7 @@ def configurations() -> str:
         f"precision ≥ {targets['precision']}", f"recall ≥ {targets['recall']}",
     ]  # fmt: skip
     commands = ", ".join(f"{r['name']}: `{r['command']}`" for r in results["runs"])
-    return (
-        table(header, rows) + f"\n\nRuns: {commands}. Judged: {results['judged']} "
-        f"(`{results['command']}`). " + source(results, "configurations.json")
-    )
+    return table(header, rows) + judged_runs_line(commands, results, "configurations.json")
 
 
 # benchmarks/README.md
@@ -306,10 +310,7 @@ def fashion_mnist() -> str:
         "rarest / commonest class", "precision", "recall", "coverage",
     ]  # fmt: skip
     made = " then ".join(f"`{c}`" for c in results["runs_made_by"])
-    return (
-        table(header, rows) + f"\n\nRuns: {made}. Judged: {results['judged']} "
-        f"(`{results['command']}`). " + source(results, "fashion_mnist.json")
-    )
+    return table(header, rows) + judged_runs_line(made, results, "fashion_mnist.json")
 
 
 def sweep_quick() -> str:
