@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from pathlib import Path
 from typing import Any
 
 import keras
 from kedro.io.core import AbstractDataset, DatasetError
 
-from wgan_pipeline.durable import fsync
+from wgan_pipeline.durable import replace_atomically
 from wgan_pipeline.gan.judge import classifier_identity
 
 logger = logging.getLogger(__name__)
@@ -29,19 +28,13 @@ def card_path(model_path: Path) -> Path:
 
 def _write_atomically(path: Path, write) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.stem}.partial-{os.getpid()}{path.suffix}")
     try:
-        write(partial)
-        fsync(partial)
-        partial.replace(path)
-        fsync(path.parent)
+        replace_atomically(path, write)
     except OSError as exc:
         raise DatasetError(
             f"Could not save '{path}': {exc.strerror or exc}. Nothing was left there; free some "
             "disk space and run again."
         ) from exc
-    finally:
-        partial.unlink(missing_ok=True)
 
 
 class JudgeDataset(AbstractDataset[keras.Model, keras.Model]):

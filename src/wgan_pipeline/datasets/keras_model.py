@@ -13,7 +13,7 @@ import keras
 from kedro.io.core import DatasetError, Version, generate_timestamp
 from kedro_datasets.tensorflow import TensorFlowModelDataset
 
-from wgan_pipeline.durable import fsync
+from wgan_pipeline.durable import replace_atomically
 
 # What a model file may decode to: this project's largest network (the classifier or a DCGAN
 # critic) is a few MB; a file past this is refused unread instead of filling the memory.
@@ -41,24 +41,17 @@ class KerasModelDataset(TensorFlowModelDataset):
         path = Path(self._save_path())
         _remove_dead_partials(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_name(f".{path.name}.partial-{os.getpid()}.keras")
         try:
-            keras.saving.save_model(data, partial, **self._save_args)
-            fsync(partial)
-            partial.replace(path)
-            fsync(path.parent)
+            replace_atomically(path, lambda p: keras.saving.save_model(data, p, **self._save_args))
             if self._version is not None:  # this run's loads read what it saved
                 self._version = Version(path.parent.name, path.parent.name)
         except OSError as exc:
-            partial.unlink(missing_ok=True)
             with contextlib.suppress(OSError):
                 path.parent.rmdir()  # the version folder, if this save made it and it is empty
             raise DatasetError(
                 f"Could not save the model to '{path}': {exc.strerror or exc}. Nothing was left "
                 "there, and earlier versions are untouched. Free some disk space and run again."
             ) from exc
-        finally:
-            partial.unlink(missing_ok=True)
 
     def _save_path(self) -> str:
         """The version's path; a fresh version when another process took this one (two
