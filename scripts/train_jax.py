@@ -142,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
     from PIL import Image  # noqa: PLC0415
 
     from wgan_pipeline.gan.images import image_grid  # noqa: PLC0415
-    from wgan_pipeline.training_run.run_folder import release_finished  # noqa: PLC0415
+    from wgan_pipeline.training_run.run_folder import RunFolders  # noqa: PLC0415
     from wgan_pipeline.training_run.scanned import train_scanned  # noqa: PLC0415
 
     images = load_images(data.dataset, root, data.max_train_images)
@@ -153,10 +153,11 @@ def main(argv: list[str] | None = None) -> int:
         grid = image_grid(progress.samples[-1], rows=params.grid_rows)
         Image.fromarray(grid).save(grids / f"epoch_{epoch:03d}.png")
 
+    checkpoints_folder = RunFolders(root / CHECKPOINTS.format(dataset=data.dataset))
     result = train_scanned(
         images,
         params,
-        root / CHECKPOINTS.format(dataset=data.dataset),
+        checkpoints_folder,
         generator_name=model_name("generator", data.dataset),
         on_epoch=write_grid,
     )
@@ -175,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
         target = root / MODELS.format(dataset=data.dataset, name=name)
         (target / stamp).mkdir(parents=True, exist_ok=True)
         model.save(target / stamp / f"{name}.keras")
-    release_finished(remove=True)  # every output is written: the final checkpoint goes
+    checkpoints_folder.release(remove=True)  # every output is written: the checkpoint goes
     overrides = ",".join(filter(None, [args.params]))
     command = ["kedro run --pipeline evaluation",
                *([f"--env {args.env}"] if args.env else []),

@@ -79,3 +79,14 @@ def test_no_test_module_imports_another():
         for imported in imported_modules(module):
             leaf = imported.lstrip(".").split(".")[-1]
             assert not leaf.startswith("test_") and "conftest" not in imported, (module, imported)
+
+
+def test_only_the_lifecycle_module_installs_signal_handlers():
+    """What a stop does is read in one place: wgan_pipeline/lifecycle.py."""
+    installing = set()
+    for module in SRC.rglob("*.py"):
+        for call in ast.walk(ast.parse(module.read_text())):
+            if (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute)
+                    and call.func.attr == "signal" and getattr(call.func.value, "id", "") == "signal"):  # fmt: skip
+                installing.add(str(module.relative_to(SRC)))
+    assert installing == {"lifecycle.py"}

@@ -12,14 +12,11 @@ from kedro.utils import find_kedro_project
 from kedro_mlflow.config.resolvers import resolve_random_name
 
 from wgan_pipeline.hooks import (
-    CheckpointCleanupHook,
     ConfigChecksHook,
-    DeadRunsHook,
-    KilledOnInterruptionHook,
     OutputPathsHook,
+    RunLifecycleHook,
     RunTagsHook,
     SerialSavesHook,
-    StopOnSignalHook,
     SystemMetricsHook,
     TrackingStoreHook,
     TypedParamsAsDictsHook,
@@ -41,18 +38,16 @@ def _project_root() -> str:
     return str(find_kedro_project(Path.cwd()) or Path.cwd())
 
 
-# Beside kedro-mlflow's own hook, which runs as installed (hooks/ says what each one adds).
+# Beside kedro-mlflow's own hook, which runs as installed; hooks/__init__.py says which moment
+# of a run each one owns and how they are ordered around kedro-mlflow's.
 HOOKS = (
     ConfigChecksHook(),
     TrackingStoreHook(),
     OutputPathsHook(),
     TypedParamsAsDictsHook(),
     RunTagsHook(),
-    KilledOnInterruptionHook(),
-    DeadRunsHook(),
-    StopOnSignalHook(),
+    RunLifecycleHook(),
     SerialSavesHook(),
-    CheckpointCleanupHook(),
     SystemMetricsHook(),
 )
 

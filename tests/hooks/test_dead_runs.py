@@ -1,4 +1,4 @@
-"""DeadRunsHook: a run whose process died is marked KILLED by the next session; live ones and
+"""RunLifecycleHook: a run whose process died is marked KILLED by the next session; live ones and
 an orchestrator's are left alone."""
 
 import subprocess
@@ -8,8 +8,8 @@ import mlflow
 from kedro.framework.hooks import hook_impl
 from kedro.framework.hooks.manager import _create_hook_manager
 
-from wgan_pipeline.hooks import DeadRunsHook
-from wgan_pipeline.hooks.dead_runs import close_dead_runs, mark_live
+from wgan_pipeline.hooks import RunLifecycleHook
+from wgan_pipeline.lifecycle import close_dead_runs, mark_live
 
 
 class StartsRuns:
@@ -29,7 +29,7 @@ class Context:
 def start_session(project):
     manager = _create_hook_manager()
     manager.register(StartsRuns())
-    hook = DeadRunsHook()
+    hook = RunLifecycleHook()
     manager.register(hook)
     manager.hook.after_context_created(context=Context(project))
     manager.hook.before_pipeline_run(run_params={}, pipeline=None, catalog=None)
@@ -46,7 +46,7 @@ def test_a_run_left_by_a_killed_process_is_marked_killed_by_the_next(tracking_ur
     code = (
         "import mlflow, os, signal\n"
         "from pathlib import Path\n"
-        "from wgan_pipeline.hooks.dead_runs import mark_live\n"
+        "from wgan_pipeline.lifecycle import mark_live\n"
         f"mlflow.set_tracking_uri({tracking_uri!r})\n"
         "run = mlflow.start_run()\n"
         f"mark_live(Path({str(folder)!r}), run.info.run_id)\n"

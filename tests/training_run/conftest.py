@@ -1,10 +1,10 @@
-"""What the training-run tests share: tiny training parameters, 32 images, and the run folders
-released after each test as the cleanup hook releases them after a run."""
+"""What the training-run tests share: tiny training parameters, 32 images, and the test's run
+folders, released after it as the lifecycle hook releases them after a run."""
 
 import numpy as np
 import pytest
 
-from wgan_pipeline.training_run import run_folder
+from wgan_pipeline.training_run.run_folder import RunFolders
 
 from ..helpers import real_batch
 
@@ -14,7 +14,9 @@ def images():
     return np.concatenate([real_batch(16, seed=s) for s in range(2)])  # 32 images: 4 steps
 
 
-@pytest.fixture(autouse=True)
-def release_run_folders():
-    yield
-    run_folder.release_finished(remove=True)  # what the cleanup hook does after a run
+@pytest.fixture
+def folders(tmp_path):
+    """The run folders of checkpoints under tmp_path."""
+    held = RunFolders(tmp_path)
+    yield held
+    held.release(remove=True)  # what the lifecycle hook does after a run

@@ -41,11 +41,11 @@ def store(tmp_path):
     use_fresh_mlflow_store(tmp_path)
 
 
-def test_every_epoch_is_judged_and_logged_and_the_best_is_kept(images, judge, tmp_path, store):
+def test_every_epoch_is_judged_and_logged_and_the_best_is_kept(
+    images, judge, tmp_path, store, folders
+):
     with mlflow.start_run() as run:
-        result = train(
-            images, tiny_training(epochs=3), tmp_path / "ckpt", judge=judge, judge_every=1
-        )
+        result = train(images, tiny_training(epochs=3), folders, judge=judge, judge_every=1)
     history = mlflow.MlflowClient().get_metric_history(run.info.run_id, "judge.fid")
     assert [m.step for m in history] == [1, 2, 3]  # one judge.fid per epoch, the epoch as step
     judged = result.judged
@@ -61,19 +61,19 @@ def test_every_epoch_is_judged_and_logged_and_the_best_is_kept(images, judge, tm
     assert run_metrics["best_fid"] == pytest.approx(best["fid"])
 
 
-def test_judging_every_other_epoch_judges_the_last_one_too(images, tmp_path):
+def test_judging_every_other_epoch_judges_the_last_one_too(images, tmp_path, folders):
     scripted = ScriptedJudge([5.0, 4.0])
-    result = train(images, tiny_training(epochs=3), tmp_path, judge=scripted, judge_every=2)
+    result = train(images, tiny_training(epochs=3), folders, judge=scripted, judge_every=2)
     assert list(result.judged["epoch"]) == [2, 3]
 
 
-def test_a_crashed_and_resumed_run_keeps_the_best_from_before_the_crash(images, tmp_path):
+def test_a_crashed_and_resumed_run_keeps_the_best_from_before_the_crash(images, tmp_path, folders):
     params = tiny_training(epochs=4)
     first = ScriptedJudge([1.0, 5.0, "stop"])  # epoch 1 is the best, then a crash in epoch 3
     with pytest.raises(RuntimeError, match="went down"):
-        train(images, params, tmp_path, judge=first, judge_every=1)
+        train(images, params, folders, judge=first, judge_every=1)
     second = ScriptedJudge([9.0, 8.0])  # epochs 3 and 4, after the resume: both worse
-    result = train(images, params, tmp_path, judge=second, judge_every=1)
+    result = train(images, params, folders, judge=second, judge_every=1)
     assert list(result.judged["epoch"]) == [1, 2, 3, 4]
     assert list(result.judged["fid"]) == [1.0, 5.0, 9.0, 8.0]
     assert result.judged.loc[result.judged["kept"], "epoch"].item() == 1
@@ -83,10 +83,12 @@ def test_a_crashed_and_resumed_run_keeps_the_best_from_before_the_crash(images, 
         np.testing.assert_array_equal(last, epoch_four)
 
 
-def test_the_ema_generator_is_judged_beside_the_raw_one_and_kept_when_better(images, tmp_path):
+def test_the_ema_generator_is_judged_beside_the_raw_one_and_kept_when_better(
+    images, tmp_path, folders
+):
     scripted = ScriptedJudge([5.0, 3.0, 4.0, 6.0, 7.0, 8.0])  # raw, ema per epoch
     result = train(
-        images, tiny_training(epochs=3, ema_decay=0.9), tmp_path, judge=scripted, judge_every=1
+        images, tiny_training(epochs=3, ema_decay=0.9), folders, judge=scripted, judge_every=1
     )
     assert list(result.judged["source"]) == ["raw", "ema"] * 3
     kept = result.judged.loc[result.judged["kept"]]
@@ -95,8 +97,8 @@ def test_the_ema_generator_is_judged_beside_the_raw_one_and_kept_when_better(ima
         np.testing.assert_array_equal(a, b)
 
 
-def test_without_judging_the_last_generator_is_kept(images, tmp_path):
-    result = train(images, tiny_training(), tmp_path)  # evaluation.every_epochs: null
+def test_without_judging_the_last_generator_is_kept(images, tmp_path, folders):
+    result = train(images, tiny_training(), folders)  # evaluation.every_epochs: null
     assert result.judged.empty and list(result.judged.columns) == ["epoch", "source", "fid", "kept"]
     for kept, last in zip(
         result.generator.get_weights(), result.generator_last.get_weights(), strict=True

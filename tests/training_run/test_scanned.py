@@ -4,6 +4,7 @@ import keras
 import numpy as np
 import pytest
 
+from wgan_pipeline.training_run.run_folder import RunFolders
 from wgan_pipeline.training_run.scanned import epoch_order, train_scanned
 
 from ..helpers import tiny_training
@@ -22,5 +23,5 @@ def test_each_epoch_is_a_permutation_fixed_by_seed_and_epoch():
 def test_it_refuses_another_backend_naming_the_fix(tmp_path):
     images = np.zeros((8, 28, 28, 1), np.float32)
     with pytest.raises(RuntimeError, match="KERAS_BACKEND=jax"):
-        train_scanned(images, tiny_training(), tmp_path)
+        train_scanned(images, tiny_training(), RunFolders(tmp_path))
     assert not any(tmp_path.iterdir())

@@ -1,10 +1,22 @@
-"""The project's Kedro hooks, one behaviour each (settings.py registers them beside kedro-mlflow's
-own hook, which runs as installed)."""
+"""The project's Kedro hooks, each owning one moment of a run, in the order they act around
+kedro-mlflow's own hook (which runs as installed; settings.py registers ours):
 
-from .checkpoint_cleanup import CheckpointCleanupHook
+1. the session starts: ``ConfigChecksHook`` (a wrapper, first of all) refuses an unknown env,
+   parameter group or output root; ``TrackingStoreHook`` (``tryfirst``) refuses a dead tracking
+   server and creates a new store under a lock, before kedro-mlflow reads mlflow.yml;
+2. before the run opens (``tryfirst``, so a refusal leaves no MLflow run): ``OutputPathsHook``
+   checks every path the pipeline writes, ``ConfigChecksHook`` checks the judge;
+3. the run opens: ``RunLifecycleHook`` wraps kedro-mlflow's start (signals stop the run, dead
+   runs are closed, this one is marked live), ``RunTagsHook`` (``trylast``) tags it and
+   ``SystemMetricsHook`` (a wrapper) samples the machine into it;
+4. each node: ``TypedParamsAsDictsHook`` (``tryfirst``) shows typed parameters to kedro-mlflow
+   as dicts; ``SerialSavesHook`` makes saves and loads of runs started together take turns;
+5. the run ends (``trylast``, after kedro-mlflow closed it): ``RunLifecycleHook`` removes or
+   keeps the checkpoints and turns a stop into KILLED (wgan_pipeline/lifecycle.py).
+"""
+
 from .config_checks import ConfigChecksHook
-from .dead_runs import DeadRunsHook
-from .interruption import KilledOnInterruptionHook, StopOnSignalHook
+from .lifecycle import RunLifecycleHook
 from .output_paths import OutputPathsHook
 from .run_tags import RunTagsHook
 from .serial_saves import SerialSavesHook
@@ -13,14 +25,11 @@ from .tracking_store import TrackingStoreHook
 from .typed_params import TypedParamsAsDictsHook
 
 __all__ = [
-    "CheckpointCleanupHook",
     "ConfigChecksHook",
-    "DeadRunsHook",
-    "KilledOnInterruptionHook",
     "OutputPathsHook",
+    "RunLifecycleHook",
     "RunTagsHook",
     "SerialSavesHook",
-    "StopOnSignalHook",
     "SystemMetricsHook",
     "TrackingStoreHook",
     "TypedParamsAsDictsHook",

@@ -13,9 +13,7 @@ import logging
 import math
 import os
 import re
-import signal
 import tempfile
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,6 +26,7 @@ from mlflow import MlflowClient
 from mlflow.entities import RunStatus
 
 from wgan_pipeline.hooks.system_metrics import system_metrics
+from wgan_pipeline.lifecycle import mark_killed, on_signals
 
 from .spec import SweepSpec
 from .trial import PARENT_TAG, TRIAL_TAG, TrialJob, run_trial
@@ -121,7 +120,7 @@ def run_sweep(spec: SweepSpec, *, project: Path, env: str, address: str | None, 
             ),
         )  # fmt: skip
         started = time.perf_counter()
-        with _stop_on_signals():
+        with _tune_sigint_handler_off(), on_signals(KeyboardInterrupt):
             tuner.fit()
         seconds = time.perf_counter() - started
         _close_children(client, parent.info.run_id)  # any a lost worker left RUNNING
@@ -143,25 +142,15 @@ def run_sweep(spec: SweepSpec, *, project: Path, env: str, address: str | None, 
 
 
 @contextlib.contextmanager
-def _stop_on_signals() -> Iterator[None]:
-    """SIGINT (Ctrl-C) and SIGTERM raise KeyboardInterrupt in the driver while Tune runs. Tune's
-    own SIGINT handler would only end the loop, and the sweep would go on as if it had finished;
-    SIGTERM's default would leave the parent run RUNNING."""
-
-    def stop(signum, frame):
-        raise KeyboardInterrupt(signal.Signals(signum).name)
-
-    if threading.current_thread() is not threading.main_thread():
-        yield  # Python delivers signals to the main thread only
-        return
-    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+def _tune_sigint_handler_off() -> Iterator[None]:
+    """While Tune runs, SIGINT (Ctrl-C) and SIGTERM raise KeyboardInterrupt in the driver
+    (``on_signals``). Tune's own SIGINT handler would only end the loop, and the sweep would go
+    on as if it had finished; SIGTERM's default would leave the parent run RUNNING."""
     tune_handler = os.environ.get("TUNE_DISABLE_SIGINT_HANDLER")
     os.environ["TUNE_DISABLE_SIGINT_HANDLER"] = "1"
     try:
         yield
     finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
         if tune_handler is None:
             os.environ.pop("TUNE_DISABLE_SIGINT_HANDLER", None)
         else:
@@ -199,8 +188,7 @@ def _close_children(client: MlflowClient, parent_id: str, wait: bool = False) ->
             break
         time.sleep(2)
     for run in running:
-        client.set_terminated(run.info.run_id, RunStatus.to_string(RunStatus.KILLED))
-        logger.warning("Trial run %s was left RUNNING: marked KILLED.", run.info.run_id)
+        mark_killed(client, run.info.run_id, "(a trial) was left RUNNING", if_running=True)
 
 
 def trials_table(client: MlflowClient, experiment_id: str, parent_id: str,

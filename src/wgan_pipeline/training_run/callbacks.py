@@ -13,6 +13,7 @@ import numpy as np
 
 from wgan_pipeline.gan.errors import TrainingDivergedError
 from wgan_pipeline.gan.images import image_grid, unscale_images
+from wgan_pipeline.lifecycle import mark_killed
 
 from . import checkpoints
 
@@ -237,7 +238,7 @@ class Checkpoint(keras.callbacks.Callback):
         self.save_now()
 
     def stop(self, reason: str) -> str:
-        """On a signal (signals.py): one more checkpoint; the message for the log and MLflow."""
+        """On a signal (lifecycle.stop_cleanly): one more checkpoint; the message for the log."""
         path = self.save_now()
         message = (
             f"Training stopped by {reason} at critic step {self.progress.critic_step}; "
@@ -253,10 +254,4 @@ def close_dead_run(run_id: str | None) -> None:
     leaves it RUNNING): mark it KILLED. Only with a run of our own active, in the same store."""
     if run_id is None or mlflow.active_run() is None or mlflow.active_run().info.run_id == run_id:
         return
-    client = mlflow.MlflowClient()
-    try:
-        if client.get_run(run_id).info.status == "RUNNING":
-            client.set_terminated(run_id, "KILLED")
-            logger.warning("MLflow run %s, killed while it trained, is marked KILLED.", run_id)
-    except mlflow.exceptions.MlflowException:
-        pass  # a run of another store: not ours to close
+    mark_killed(mlflow.MlflowClient(), run_id, "was killed while it trained", if_running=True)

@@ -19,7 +19,6 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 import keras
 import numpy as np
@@ -33,7 +32,7 @@ from wgan_pipeline.params import TrainingParams
 from . import checkpoints
 from .build import build_wgan
 from .resume import resume_or_start
-from .run_folder import claim
+from .run_folder import RunFolders
 
 if keras.backend.backend() == "jax":
     import jax
@@ -67,7 +66,7 @@ def epoch_order(n_images: int, batch_size: int, seed: int, epoch: int) -> np.nda
 def train_scanned(
     images: np.ndarray,
     params: TrainingParams,
-    checkpoint_dir: Path,
+    checkpoints_folder: RunFolders,
     generator_name: str = "generator",
     on_epoch: Callable[[int, checkpoints.Progress, keras.Model], None] = lambda *_: None,
 ) -> ScannedResult:
@@ -99,7 +98,7 @@ def train_scanned(
         params.epochs,
         steps_per_epoch,
     )
-    with claim(checkpoint_dir, identity) as run_dir:
+    with checkpoints_folder.claim(identity) as run_dir:
         progress = resume_or_start(run_dir, identity, wgan, params, steps_per_epoch)
         epoch, skip = divmod(progress.critic_step, steps_per_epoch)
         while epoch < params.epochs:

@@ -18,6 +18,7 @@ from wgan_pipeline.gan.images import latent_noise
 from wgan_pipeline.gan.judge import Judge
 from wgan_pipeline.gan.models import plain_generator
 from wgan_pipeline.gan.wgan import WGAN
+from wgan_pipeline.lifecycle import stop_cleanly
 from wgan_pipeline.params import TrainingParams
 
 from . import checkpoints
@@ -36,8 +37,7 @@ from .callbacks import (
 from .data import make_dataset
 from .devices import devices, enable_determinism
 from .resume import resume_or_start
-from .run_folder import claim
-from .signals import stop_cleanly_on_signals
+from .run_folder import RunFolders
 
 logger = logging.getLogger(__name__)
 
@@ -61,7 +61,7 @@ class TrainingResult:
 def train(
     training_images: np.ndarray,
     params: TrainingParams,
-    checkpoint_dir: Path,
+    checkpoints_folder: RunFolders,
     generator_name: str = "generator",
     judge: Judge | None = None,
     judge_every: int | None = None,
@@ -73,9 +73,10 @@ def train(
     ``params.ema_decay``) is judged every ``judge_every`` epochs and after the last, and the
     one with the lowest FID is the result's ``generator``; otherwise the last one is.
 
-    Checkpoints go to ``checkpoint_dir`` every epoch (and every ``checkpoint_every_steps``); a
-    compatible checkpoint found there at the start is resumed; the final one is removed once
-    every output of the run is saved (hooks/checkpoint_cleanup.py). SIGINT and SIGTERM write a checkpoint, mark the MLflow run KILLED and stop.
+    Checkpoints go to a run folder of ``checkpoints_folder`` every epoch (and every
+    ``checkpoint_every_steps``); a compatible checkpoint found there at the start is resumed;
+    the final one is removed once every output of the run is saved (hooks/lifecycle.py).
+    SIGINT and SIGTERM write a checkpoint and stop (lifecycle.py says what follows).
     """
     if params.deterministic:
         enable_determinism()
@@ -95,13 +96,13 @@ def train(
 
     wgan = build_wgan(params, generator_name)
     identity = checkpoints.training_identity(params.model_dump(), training_images)
-    with claim(checkpoint_dir, identity) as run_dir:
+    with checkpoints_folder.claim(identity) as run_dir:
         progress = resume_or_start(
             run_dir, identity, wgan, params, steps_per_epoch, on_resume=close_dead_run
         )
         judging = JudgeEpochs(judge, judge_every, params.epochs, progress) if judge else None
         _fit(wgan, training_images, params, progress, run_dir, identity, steps_per_epoch, judging)
-    # The final checkpoint stays until the outputs are saved (run_folder.release_finished).
+    # The final checkpoint stays until the outputs are saved (RunFolders.release).
 
     steps = pd.DataFrame(progress.steps, columns=["critic_step", "epoch", "wasserstein_estimate"])
     steps[["critic_step", "epoch"]] = steps[["critic_step", "epoch"]].astype("int64")
@@ -158,7 +159,7 @@ def _fit(
         checkpoint,  # last: saves what the others recorded
     ]
     start_epoch, skip = divmod(progress.critic_step, steps_per_epoch)
-    with stop_cleanly_on_signals(checkpoint.stop):
+    with stop_cleanly(checkpoint.stop):
         while start_epoch < params.epochs:
             # A resumed epoch runs only its remaining steps; the next fit runs whole epochs.
             set_steps_per_call(wgan, params.steps_per_execution, steps_per_epoch - skip)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import keras
 import numpy as np
 import pandas as pd
@@ -16,13 +14,14 @@ from wgan_pipeline.params import (
     check_data_set,
     model_name,
 )
+from wgan_pipeline.training_run.run_folder import RunFolders
 from wgan_pipeline.training_run.trainer import train
 
 
 def train_wgan(
     training_images: np.ndarray,
     params: TrainingParams,
-    checkpoint_dir: Path,
+    checkpoints_folder: RunFolders,
     data: DataParams,
     classifier: keras.Model,
     raw: dict[str, np.ndarray],
@@ -42,11 +41,11 @@ def train_wgan(
     estimate, the fixed-noise samples after every epoch (uint8, (epochs, grid_rows**2, 28, 28))
     and the judgings (one row per epoch and source, ``kept`` marking the kept one).
 
-    Checkpoints go to ``checkpoint_dir`` every epoch (and every ``checkpoint_every_steps``); a
-    compatible checkpoint found there at the start is resumed, with the best generator so far;
-    the final one is removed once every output of the run is saved
-    (hooks/checkpoint_cleanup.py). SIGINT and SIGTERM write a checkpoint, mark the MLflow run
-    KILLED and stop. The generators are named after the data set (``mnist_generator``), so the
+    Checkpoints go to a run folder of ``checkpoints_folder`` every epoch (and every
+    ``checkpoint_every_steps``); a compatible checkpoint found there at the start is resumed,
+    with the best generator so far; the final one is removed once every output of the run is
+    saved (hooks/lifecycle.py). SIGINT and SIGTERM write a checkpoint, mark the MLflow run
+    KILLED and stop (lifecycle.py). The generators are named after the data set (``mnist_generator``), so the
     evaluation refuses them for another data set.
     """
     judge = None
@@ -67,7 +66,7 @@ def train_wgan(
     result = train(
         training_images,
         params,
-        checkpoint_dir,
+        checkpoints_folder,
         model_name("generator", data.dataset),
         judge=judge,
         judge_every=evaluation.every_epochs,
