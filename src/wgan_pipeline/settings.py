@@ -13,7 +13,6 @@ from kedro_mlflow.config.resolvers import resolve_random_name
 
 from wgan_pipeline.hooks import (
     ConfigChecksHook,
-    OutputPathsHook,
     RunLifecycleHook,
     RunTagsHook,
     SerialSavesHook,
@@ -43,7 +42,6 @@ def _project_root() -> str:
 HOOKS = (
     ConfigChecksHook(),
     TrackingStoreHook(),
-    OutputPathsHook(),
     TypedParamsAsDictsHook(),
     RunTagsHook(),
     RunLifecycleHook(),

@@ -1,4 +1,5 @@
-"""OutputPathsHook: a catalog path the run could not write stops it before any node."""
+"""check_output_paths (ConfigChecksHook, before the run opens): a catalog path the run could
+not write stops it before any node."""
 
 import os
 from pathlib import Path
@@ -8,8 +9,8 @@ from kedro.pipeline import node, pipeline
 
 from wgan_pipeline.hooks.output_paths import (
     OutputPathError,
-    OutputPathsHook,
     catalog_paths,
+    check_output_paths,
     output_root_fault,
     path_fault,
 )
@@ -19,16 +20,10 @@ def identity(x):
     return x
 
 
-def hook_for(conf_catalog: dict) -> OutputPathsHook:
-    hook = OutputPathsHook()
-    hook.after_catalog_created(conf_catalog=conf_catalog)
-    return hook
-
-
-def run_check(hook: OutputPathsHook, *names: str) -> None:
+def run_check(conf_catalog: dict, *names: str) -> None:
     nodes = [node(identity, "raw", names[0], name="first")]
     nodes += [node(identity, a, b, name=f"to_{b}") for a, b in zip(names, names[1:])]
-    hook.before_pipeline_run(run_params={}, pipeline=pipeline(nodes), catalog=None)
+    check_output_paths(pipeline(nodes), conf_catalog)
 
 
 def test_nested_and_versioned_entries_give_their_paths(tmp_path):
@@ -44,23 +39,23 @@ def test_a_file_where_an_output_folder_should_be_is_named_and_kept(tmp_path):
     reporting = tmp_path / "data" / "08_reporting"
     reporting.parent.mkdir()
     reporting.write_text("my notes")
-    hook = hook_for({"grid": {"dataset": {"filepath": str(reporting / "grid.png")}}})
+    catalog = {"grid": {"dataset": {"filepath": str(reporting / "grid.png")}}}
     with pytest.raises(
         OutputPathError, match=f"{reporting} should be a folder but is a file.*'grid'"
     ):
-        run_check(hook, "grid")
+        run_check(catalog, "grid")
     assert reporting.read_text() == "my notes"
 
 
 def test_a_versioned_path_that_is_a_file_or_a_file_path_that_is_a_folder_is_named(tmp_path):
     (tmp_path / "generator.keras").write_text("not a folder of versions")
     (tmp_path / "samples.npy").mkdir()
-    hook = hook_for({
+    catalog = {
         "generator": {"filepath": str(tmp_path / "generator.keras"), "versioned": True},
         "samples": {"filepath": str(tmp_path / "samples.npy")},
-    })  # fmt: skip
+    }  # fmt: skip
     with pytest.raises(OutputPathError) as raised:
-        run_check(hook, "generator", "samples")
+        run_check(catalog, "generator", "samples")
     message = str(raised.value)
     assert "generator.keras should be a folder (one per saved version) but is a file" in message
     assert "samples.npy should be a file but is a folder" in message
@@ -68,11 +63,11 @@ def test_a_versioned_path_that_is_a_file_or_a_file_path_that_is_a_folder_is_name
 
 
 def test_paths_that_can_be_written_pass(tmp_path):
-    hook = hook_for({
+    catalog = {
         "raw": {"filepath": str(tmp_path / "01_raw" / "mnist.npz")},
         "generator": {"filepath": str(tmp_path / "06" / "generator.keras"), "versioned": True},
-    })  # fmt: skip
-    run_check(hook, "generator")
+    }  # fmt: skip
+    run_check(catalog, "generator")
     assert not (tmp_path / "06").exists()  # the check creates nothing
 
 

@@ -4,8 +4,8 @@ kedro-mlflow's own hook (which runs as installed; settings.py registers ours):
 1. the session starts: ``ConfigChecksHook`` (a wrapper, first of all) refuses an unknown env,
    parameter group or output root; ``TrackingStoreHook`` (``tryfirst``) refuses a dead tracking
    server and creates a new store under a lock, before kedro-mlflow reads mlflow.yml;
-2. before the run opens (``tryfirst``, so a refusal leaves no MLflow run): ``OutputPathsHook``
-   checks every path the pipeline writes, ``ConfigChecksHook`` checks the judge;
+2. before the run opens (``tryfirst``, so a refusal leaves no MLflow run): ``ConfigChecksHook``
+   checks every path the pipeline writes and the judge;
 3. the run opens: ``RunLifecycleHook`` wraps kedro-mlflow's start (signals stop the run, dead
    runs are closed, this one is marked live), ``RunTagsHook`` (``trylast``) tags it and
    ``SystemMetricsHook`` (a wrapper) samples the machine into it;
@@ -17,7 +17,6 @@ kedro-mlflow's own hook (which runs as installed; settings.py registers ours):
 
 from .config_checks import ConfigChecksHook
 from .lifecycle import RunLifecycleHook
-from .output_paths import OutputPathsHook
 from .run_tags import RunTagsHook
 from .serial_saves import SerialSavesHook
 from .system_metrics import SystemMetricsHook
@@ -26,7 +25,6 @@ from .typed_params import TypedParamsAsDictsHook
 
 __all__ = [
     "ConfigChecksHook",
-    "OutputPathsHook",
     "RunLifecycleHook",
     "RunTagsHook",
     "SerialSavesHook",

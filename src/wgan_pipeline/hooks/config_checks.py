@@ -5,10 +5,11 @@ from __future__ import annotations
 import tarfile
 import zipfile
 from pathlib import Path
+from typing import Any
 
 from kedro.framework.hooks import hook_impl
 
-from wgan_pipeline.hooks.output_paths import output_root_fault
+from wgan_pipeline.hooks.output_paths import check_output_paths, output_root_fault
 from wgan_pipeline.params import check_groups
 
 
@@ -26,7 +27,13 @@ class ConfigChecksHook:
       (params.check_groups): a typo such as ``--params trainng.epochs=1`` would otherwise be
       ignored without a word;
     - ``output_root`` must be a folder for the run's outputs, inside the project or made for it.
+
+    Then before kedro-mlflow opens the run (``tryfirst``), so a refusal leaves no MLflow run:
+    every path the pipeline reads or writes must be usable (output_paths.check_output_paths),
+    and the judge must be there and unchanged (``check_judge``).
     """
+
+    _conf_catalog: dict[str, Any] = {}  # noqa: RUF012 (replaced per run, never mutated)
 
     @hook_impl(wrapper=True)
     def after_context_created(self, context):
@@ -47,8 +54,13 @@ class ConfigChecksHook:
         check_output_root(context)
         return (yield)
 
+    @hook_impl
+    def after_catalog_created(self, conf_catalog: dict[str, Any]) -> None:
+        self._conf_catalog = conf_catalog  # paths already absolute
+
     @hook_impl(tryfirst=True)  # before kedro-mlflow opens a run: a refusal leaves none
     def before_pipeline_run(self, run_params, pipeline, catalog) -> None:
+        check_output_paths(pipeline, self._conf_catalog)
         check_judge(pipeline, catalog, run_params.get("env"))
 
 

@@ -1,4 +1,5 @@
-"""Every path the run will write is checked before the first node, not at the save that fails."""
+"""Every path the run will write, checked before the first node (by ConfigChecksHook), not at the
+save that fails; and the rules for ``output_root``."""
 
 from __future__ import annotations
 
@@ -6,42 +7,30 @@ import os
 from pathlib import Path
 from typing import Any
 
-from kedro.framework.hooks import hook_impl
-
 
 class OutputPathError(RuntimeError):
     """A catalog path cannot be written: something that is not a folder stands in its way."""
 
 
-class OutputPathsHook:
-    """Before kedro-mlflow opens the run (``tryfirst``), so a refusal leaves no MLflow run: each
-    local path of the catalog entries this pipeline uses must be writable where it will be
-    written. A file where a folder of the path should be (``data/08_reporting`` as a file), a
+def check_output_paths(pipeline, conf_catalog: dict[str, Any]) -> None:
+    """Each local path of the catalog entries ``pipeline`` uses must be writable where it will
+    be written. A file where a folder of the path should be (``data/08_reporting`` as a file), a
     folder where a file should be, or a folder this user cannot write would otherwise fail
     after training, at the save, with Kedro's generic "Failed while saving data" message."""
-
-    _conf_catalog: dict[str, Any] | None = None
-
-    @hook_impl
-    def after_catalog_created(self, conf_catalog: dict[str, Any]) -> None:
-        self._conf_catalog = conf_catalog  # paths already absolute
-
-    @hook_impl(tryfirst=True)
-    def before_pipeline_run(self, run_params, pipeline, catalog) -> None:
-        outputs = pipeline.all_outputs()
-        faults = [
-            f"{fault} (catalog entry '{name}')"
-            for name in sorted(pipeline.datasets())
-            for path, is_folder in catalog_paths((self._conf_catalog or {}).get(name))
-            if (fault := path_fault(path, is_folder, written=name in outputs))
-        ]
-        if faults:
-            raise OutputPathError(
-                "The run could not save its outputs: "
-                + "; ".join(faults)
-                + ". They are left as they are; nothing was run. Move them away, or set other "
-                "paths in conf/<env>/catalog.yml."
-            )
+    outputs = pipeline.all_outputs()
+    faults = [
+        f"{fault} (catalog entry '{name}')"
+        for name in sorted(pipeline.datasets())
+        for path, is_folder in catalog_paths(conf_catalog.get(name))
+        if (fault := path_fault(path, is_folder, written=name in outputs))
+    ]
+    if faults:
+        raise OutputPathError(
+            "The run could not save its outputs: "
+            + "; ".join(faults)
+            + ". They are left as they are; nothing was run. Move them away, or set other "
+            "paths in conf/<env>/catalog.yml."
+        )
 
 
 def catalog_paths(entry: Any) -> list[tuple[Path, bool]]:
