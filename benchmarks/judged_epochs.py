@@ -37,6 +37,7 @@ import numpy as np  # noqa: E402
 from wgan_pipeline.gan.judge import Judge  # noqa: E402
 from wgan_pipeline.gan.metrics import frechet_distance  # noqa: E402
 from wgan_pipeline.params import DataParams, EvaluationParams, TrainingParams  # noqa: E402
+from wgan_pipeline.training_run.run_folder import RunFolders  # noqa: E402
 from wgan_pipeline.training_run.scanned import train_scanned  # noqa: E402
 
 KEYS = ("fid", "precision", "recall", "rarest_class_share", "commonest_class_share")
@@ -89,7 +90,9 @@ def run_one(args_text: str, epochs: int, judge_samples: int, tools, classifier, 
         print(json.dumps(row), flush=True)
 
     with tempfile.TemporaryDirectory() as checkpoints:
-        result = train_scanned(images, params, Path(checkpoints), on_epoch=judged)
+        folders = RunFolders(Path(checkpoints))
+        result = train_scanned(images, params, folders, on_epoch=judged)
+        folders.release(remove=True)
     result.generator.set_weights(best.pop("weights"))
     final = Judge(classifier, test, n=evaluation.n_samples, latent_dim=params.latent_dim,
                   noise=params.noise, seed=evaluation.seed, **judging)(result.generator)  # fmt: skip

@@ -9,8 +9,8 @@ log names it at each run; delete its folder to drop it).
 
 A training that finishes keeps its folder, final checkpoint and lock until the pipeline's
 outputs are saved: ``RunFolders.release`` (the run's lifecycle hook, after the run) removes
-them then. A kill while the outputs are saved leaves the final checkpoint, so the same command hands
-the trained networks on again instead of training from zero.
+them then. A kill while the outputs are saved leaves the final checkpoint, so the same command
+hands the trained networks on again instead of training from zero.
 """
 
 from __future__ import annotations
