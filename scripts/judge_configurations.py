@@ -3,6 +3,8 @@
     python scripts/judge_configurations.py --run chapter=<run id> --run best=<run id>
     python scripts/judge_configurations.py ... --grids docs/images   # each one's 64 digits too
     python scripts/judge_configurations.py ... --curve docs/images/fid_against_time.png
+    python scripts/judge_configurations.py ... --out benchmarks/results/configurations.json \
+        --machine "2-core x86-64 CPU, no GPU"   # the results file the docs' tables are written from
 
 Every generator is judged in this one process by the same classifier (the catalog's
 ``classifier``, its latest version) on the same ``evaluation.n_samples`` noise vectors of its
@@ -11,20 +13,25 @@ evaluation pipeline judges one. The generators are the ones each run logged to M
 release pipeline's ``generator``: the kept one); the training's architecture, epochs, kept epoch
 and minutes come from the run. Logs one MLflow run ``configurations`` with every row's metrics
 (``<label>.fid``, ...) and the table as ``configurations.md``, and prints the table. ``--curve``
-draws each run's FID judged during training (``judge.fid``, 2,000 images) against its
-cumulative training minutes, on one log-scaled axis.
+draws each run's FID judged during training (2,000 images; the better of ``judge.fid`` and
+``judge_ema.fid``) against its cumulative training minutes, on one log-scaled axis. ``--out``
+writes the rows, the floor, the ceiling, the judge and each run's command and per-epoch curve as
+a results file (scripts/write_tables.py turns it into a table).
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime
+import json
 import os
+import subprocess
 from pathlib import Path
 
 import mlflow
 import numpy as np
 from PIL import Image
-from project import ROOT, evaluation_params, logged_models, tracking
+from project import ROOT, config, evaluation_params, logged_models, tracking
 
 from wgan_pipeline.gan.images import image_grid
 from wgan_pipeline.gan.judge import Judge, classifier_identity
@@ -71,27 +78,104 @@ def describe(client: mlflow.MlflowClient, run) -> dict:
         "epochs": epochs,
         "trained": tags.get("trained_on", "2-core CPU")
         + (f", {seconds / 60:.0f} min" if seconds else ""),
+        "seconds": seconds,
         "latent_dim": int(params["training.latent_dim"]),
         "noise": params["training.noise"],
     }
 
 
+def curve(client: mlflow.MlflowClient, run_id: str) -> dict:
+    """The run's judged FIDs (raw and moving average, 2,000 images) by cumulative training
+    minutes at the end of each epoch."""
+
+    def history(key: str) -> dict[int, float]:
+        return {m.step: m.value for m in client.get_metric_history(run_id, key)}
+
+    seconds, raw, ema = history("epoch_seconds"), history("judge.fid"), history("judge_ema.fid")
+    minutes = dict(zip(sorted(seconds), np.cumsum([seconds[e] for e in sorted(seconds)]) / 60))
+    epochs = sorted(set(minutes) & set(raw))
+    return {"epoch": epochs, "minutes": [round(float(minutes[e]), 2) for e in epochs],
+            "fid": [round(raw[e], 2) for e in epochs],
+            "fid_ema": [round(ema[e], 2) if e in ema else None for e in epochs]}  # fmt: skip
+
+
+def command(run) -> str:
+    """The `kedro run` that made ``run``: kedro-mlflow's tag, with the env, and the epochs where
+    the run's differ from its env's (the tag leaves ``--params`` out)."""
+    tags = run.data.tags
+    env = tags.get("kedro_env", "local")
+    text = tags.get("kedro_command", "kedro run").replace("--pipeline=__default__", "").strip()
+    text = text.replace("--pipeline=", "--pipeline ")
+    if env != "local":
+        text = text.replace("kedro run", f"kedro run --env {env}", 1)
+    epochs = run.data.params["training.epochs"]
+    configured = config(None if env == "local" else env)["parameters"]["training"]["epochs"]
+    return text + (f" --params training.epochs={epochs}" if int(epochs) != configured else "")
+
+
+def shares(m: dict) -> dict:
+    keys = ("mnist_score", "precision", "recall", "density", "coverage")
+    return {"fid": round(m["fid"], 1), **{k: round(m[k], 2) for k in keys},
+            "rarest_share": round(m["rarest_class_share"], 3),
+            "commonest_share": round(m["commonest_class_share"], 3)}  # fmt: skip
+
+
+def results_file(rows, real, ceiling, runs, client, classifier, machine) -> dict:
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, text=True,
+                            capture_output=True, check=False).stdout.strip()  # fmt: skip
+    labels = " ".join(f"--run {label}=<run id>" for label, _, _ in rows)
+    return {
+        "command": f"python scripts/judge_configurations.py {labels}",
+        "machine": machine,
+        "judged": "each run's kept generator on 10,000 samples, all by one MNIST classifier",
+        "judge": {"hash": classifier_identity(classifier)},
+        "date": datetime.date.today().isoformat(),
+        "recorded_in_commit": commit,
+        "targets": {
+            "fid_times_floor": 3,
+            "class_share_low": 0.07,
+            "class_share_high": 0.13,
+            "precision": 0.7,
+            "recall": 0.5,
+        },  # fmt: skip
+        "runs": [
+            {
+                "name": label,
+                "command": command(run),
+                "architecture": about["architecture"],
+                "epochs": about["epochs"],
+                "training_min": round(about["seconds"] / 60),
+                **shares(m),
+                "curve": curve(client, run.info.run_id),
+            }  # fmt: skip
+            for (label, about, m), run in zip(rows, runs, strict=True)
+        ],
+        "floor": {"name": "real test images (floor)", **shares(real)},
+        "ceiling": {"name": "uniform noise (ceiling)", **shares(ceiling)},
+    }
+
+
 def fid_curve(client: mlflow.MlflowClient, runs: list[tuple[str, str]], path: Path) -> None:
-    """Each run's per-epoch judged FID against the training minutes it had taken by then."""
+    """Each run's judged FID per epoch (the better of its raw and moving-average generator, the
+    one a run would keep) against the training minutes it had taken by then."""
     import matplotlib  # noqa: PLC0415
+    import matplotlib.ticker  # noqa: PLC0415
 
     matplotlib.use("Agg")
     from matplotlib import pyplot as plt  # noqa: PLC0415
 
     figure, axis = plt.subplots(figsize=(7, 4))
     for label, run_id in runs:
-        seconds = {m.step: m.value for m in client.get_metric_history(run_id, "epoch_seconds")}
-        fid = {m.step: m.value for m in client.get_metric_history(run_id, "judge.fid")}
-        epochs = sorted(set(seconds) & set(fid))
-        minutes = np.cumsum([seconds[e] for e in sorted(seconds)]) / 60
-        elapsed = dict(zip(sorted(seconds), minutes, strict=True))
-        axis.plot([elapsed[e] for e in epochs], [fid[e] for e in epochs], marker=".", label=label)
+        points = curve(client, run_id)
+        fids = [min(f for f in pair if f is not None)
+                for pair in zip(points["fid"], points["fid_ema"], strict=True)]  # fmt: skip
+        axis.plot(points["minutes"], fids, marker=".", label=label)
     axis.set_yscale("log")
+    axis.yaxis.set_major_formatter(matplotlib.ticker.ScalarFormatter())  # 20, not 2x10^1
+    axis.yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+    axis.set_yticks(
+        [t for t in (2, 5, 10, 20, 50, 100, 200) if axis.get_ylim()[0] <= t <= axis.get_ylim()[1]]
+    )
     axis.set_xlabel("training minutes (2-core CPU)")
     axis.set_ylabel("FID judged during training (2,000 images)")
     axis.grid(alpha=0.3, which="both")
@@ -100,37 +184,24 @@ def fid_curve(client: mlflow.MlflowClient, runs: list[tuple[str, str]], path: Pa
     figure.savefig(path, dpi=100)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--run", action="append", required=True, metavar="LABEL=RUN_ID")
-    parser.add_argument("--grids", type=Path, help="write each generator's 64 digits here")
-    parser.add_argument("--curve", type=Path, help="draw FID against training minutes here")
-    args = parser.parse_args()
-    os.chdir(ROOT)
-    from kedro.framework.session import KedroSession  # noqa: PLC0415
-    from kedro.framework.startup import bootstrap_project  # noqa: PLC0415
-
-    bootstrap_project(ROOT)
-    with KedroSession.create(project_path=ROOT) as session:
-        catalog = session.load_context().catalog
-        classifier = catalog.load("classifier")
-        raw = catalog.load("raw_images")
-    test_images = raw["x_test"]
+def judge_runs(client, items: list[str], classifier, test_images, grids: Path | None):
+    """Each ``label=run_id``'s kept generator judged on the same noise by one classifier (one
+    Judge per latent size and noise kind); its 64 digits in ``grids``. The rows, the metrics
+    for MLflow, the runs and a judge (for the references)."""
     params = evaluation_params()
-    n = params.n_samples
-    client, _ = tracking()
     judges: dict[tuple, Judge] = {}
-    rows, metrics = [], {}
-    for item in args.run:
+    rows, metrics, runs = [], {}, []
+    for item in items:
         label, _, run_id = item.partition("=")
         run = client.get_run(run_id)
+        runs.append(run)
         about = describe(client, run)
         key = (about["latent_dim"], about["noise"])
         if key not in judges:
             judges[key] = Judge(
                 classifier,
                 test_images,
-                n=n,
+                n=params.n_samples,
                 latent_dim=key[0],
                 noise=key[1],
                 seed=SEED,
@@ -143,13 +214,39 @@ def main() -> None:
         m = judges[key](generator)
         rows.append((label, about, m))
         metrics.update({f"{label}.{k}": v for k, v in m.items() if not k.startswith("share_")})
-        if args.grids:
+        if grids:
             digits = judges[key].images(generator)[:64]
             grid = Image.fromarray(image_grid(digits, rows=8))
             grid.resize((grid.width * 2, grid.height * 2), Image.NEAREST).save(
-                args.grids / f"configuration_{label}.png"
+                grids / f"configuration_{label}.png"
             )
-    judge = next(iter(judges.values()))
+    return rows, metrics, runs, next(iter(judges.values()))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--run", action="append", required=True, metavar="LABEL=RUN_ID")
+    parser.add_argument("--grids", type=Path, help="write each generator's 64 digits here")
+    parser.add_argument("--curve", type=Path, help="draw FID against training minutes here")
+    parser.add_argument("--out", type=Path, help="write the results file here")
+    parser.add_argument(
+        "--machine",
+        default="2-core x86-64 CPU, no GPU",
+        help="the machine the runs trained on, for the results file",
+    )
+    args = parser.parse_args()
+    os.chdir(ROOT)
+    from kedro.framework.session import KedroSession  # noqa: PLC0415
+    from kedro.framework.startup import bootstrap_project  # noqa: PLC0415
+
+    bootstrap_project(ROOT)
+    with KedroSession.create(project_path=ROOT) as session:
+        catalog = session.load_context().catalog
+        classifier = catalog.load("classifier")
+        raw = catalog.load("raw_images")
+    client, _ = tracking()
+    n = evaluation_params().n_samples
+    rows, metrics, runs, judge = judge_runs(client, args.run, classifier, raw["x_test"], args.grids)
     # the evaluation's references: the first n training images, uniform pixel noise
     real = judge.score(raw["x_train"][:n])
     ceiling = judge.score(np.random.default_rng(SEED).integers(0, 256, (n, 28, 28), np.uint8))
@@ -168,6 +265,9 @@ def main() -> None:
         mlflow.log_metrics({**metrics, "real.fid": real["fid"], "noise.fid": ceiling["fid"]})
         mlflow.log_text(table, "configurations.md")
     print(table)
+    if args.out:
+        found = results_file(rows, real, ceiling, runs, client, classifier, args.machine)
+        args.out.write_text(json.dumps(found, indent=1) + "\n")
     if args.curve:
         fid_curve(client, [i.partition("=")[::2] for i in args.run], args.curve)
 

@@ -138,7 +138,19 @@ def clipped_on_gpu() -> str:
 
 
 def configurations() -> str:
-    results = load("configurations.json")
+    """README.md: the configurations' kept generators, judged together."""
+    return judged_together("configurations.json")
+
+
+def time_to_quality() -> str:
+    """benchmarks/README.md: the chapter, --env clipped and --env best judged together (the
+    runs of the FID-against-minutes figure)."""
+    return judged_together("time_to_quality.json")
+
+
+def judged_together(name: str) -> str:
+    """The table of a results file that scripts/judge_configurations.py --out wrote."""
+    results = load(name)
     targets, floor = results["targets"], results["floor"]
     best_fid = min(r["fid"] for r in results["runs"])
 
@@ -177,7 +189,8 @@ def configurations() -> str:
         f"precision ≥ {targets['precision']}", f"recall ≥ {targets['recall']}",
     ]  # fmt: skip
     commands = ", ".join(f"{r['name']}: `{r['command']}`" for r in results["runs"])
-    return table(header, rows) + judged_runs_line(commands, results, "configurations.json")
+    judge = f" Judge {results['judge']['hash']}." if "judge" in results else ""
+    return table(header, rows) + judged_runs_line(commands, results, name) + judge
 
 
 # benchmarks/README.md
@@ -366,7 +379,7 @@ def sweep_costs() -> str:
 
 TABLES: dict[str, Callable[[], str]] = {
     f.__name__: f
-    for f in (runs, gpu_epochs, clipped_on_gpu, configurations, train_speed, jax_h100, judged_runs, moving_average,
+    for f in (runs, gpu_epochs, clipped_on_gpu, configurations, time_to_quality, train_speed, jax_h100, judged_runs, moving_average,
               best_search, fashion_mnist, sweep_quick, sweep_costs)
 }  # fmt: skip
 
