@@ -11,6 +11,7 @@ from kedro.runner import SequentialRunner
 from wgan_pipeline.gan.models import build_classifier
 from wgan_pipeline.params import DataParams, EvaluationParams, TrainingParams
 from wgan_pipeline.pipeline_registry import register_pipelines
+from wgan_pipeline.training_run.run_folder import RunFolders
 
 from ..helpers import PROJECT_ROOT, base_params
 
@@ -88,7 +89,7 @@ def test_data_processing_and_training_slice(pipelines, tiny_mnist, tmp_path):
             "raw_images": tiny_mnist,
             "params:data": DataParams(dataset="mnist", max_train_images=48),
             "params:training": TRAINING,
-            "training_checkpoints": tmp_path,
+            "training_checkpoints": RunFolders(tmp_path),
             "classifier": build_classifier(feature_dim=8),
             "params:evaluation": EVALUATION,
         },  # fmt: skip
