@@ -231,7 +231,11 @@ class Checkpoint(keras.callbacks.Callback):
 
     def on_train_batch_end(self, batch, logs=None):
         step = int(self.model.critic_optimizer.iterations.numpy())
-        if self.every_steps and step % self.every_steps == 0:
+        # An epoch's last step is saved by on_epoch_end, after that epoch's judging: a
+        # checkpoint from before it would resume without it and could keep another generator.
+        steps = self.params.get("steps")
+        last = steps is not None and batch + 1 >= steps
+        if self.every_steps and step % self.every_steps == 0 and not last:
             self.save_now()
 
     def on_epoch_end(self, epoch, logs=None):
