@@ -65,6 +65,8 @@ def test_base_config_is_the_chapters():
         ("optimizer", "sgd", "'rmsprop' or 'adam'"),
         ("beta_1", 1.0, "less than 1"),
         ("beta_2", -0.1, "greater than or equal to 0"),
+        ("lr_schedule", "cosine", "'constant' or 'linear'"),
+        ("width", 0, "greater than or equal to 1"),
     ],
 )
 def test_training_params_refuse_bad_values(key, value, message):
@@ -81,6 +83,13 @@ def test_unknown_keys_are_named_with_the_allowed_ones(schema):
     text = str(info.value)
     assert "unknown key(s) ['not_a_key']" in text
     assert all(repr(field) in text for field in schema.model_fields)
+
+
+def test_a_width_other_than_64_needs_the_dcgan_networks():
+    training = base_groups()["training"]
+    with pytest.raises(ValidationError, match=r"training.width \(32\).*architecture: dcgan"):
+        TrainingParams.model_validate({**training, "width": 32})
+    assert TrainingParams.model_validate({**training, "width": 32, "architecture": "dcgan"})
 
 
 def test_params_are_frozen():

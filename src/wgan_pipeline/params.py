@@ -105,6 +105,13 @@ class TrainingParams(Params):
         "23,873-weight critic) or WGAN-GP's MNIST pair (transposed 5x5 convolutions; 5x5 "
         "stride-2 convolutions of 64, 128, 256 channels)."
     )
+    width: int = Field(
+        ge=1,
+        le=1024,
+        description="The dcgan networks' channels (WGAN-GP's DIM): the critic's convolutions "
+        "have width, 2 x width and 4 x width filters, the generator's the reverse. The "
+        "chapter's networks have fixed widths: 64 there.",
+    )
     latent_dim: int = Field(ge=1, description="Size of the generator's noise input.")
     batch_size: int = Field(ge=1, description="Images per critic update.")
     epochs: int = Field(ge=1, description="Passes over the training images.")
@@ -120,6 +127,11 @@ class TrainingParams(Params):
     gp_weight: float = Field(gt=0, description="Lambda of the gradient penalty.")
     optimizer: Literal["rmsprop", "adam"] = Field(description="For both networks.")
     learning_rate: float = Field(gt=0, le=1, description="Both optimizers' step size.")
+    lr_schedule: Literal["constant", "linear"] = Field(
+        description="constant: learning_rate throughout; linear: both step sizes fall in a "
+        "straight line from learning_rate to 0 at the run's last update (WGAN-GP's schedule; "
+        "with critic_schedule paper the generator's stops short of 0)."
+    )
     beta_1: float = Field(ge=0, lt=1, description="Adam's first-moment decay.")
     beta_2: float = Field(ge=0, lt=1, description="Adam's second-moment decay.")
     noise: Literal["uniform", "normal"] = Field(description="U(-1, 1) or N(0, 1).")
@@ -153,6 +165,15 @@ class TrainingParams(Params):
         "average <- d * average + (1 - d) * weights after every generator update, judged beside "
         "the raw generator and kept when better (null: off).",
     )
+
+    @model_validator(mode="after")
+    def _width_needs_dcgan(self) -> TrainingParams:
+        if self.architecture == "chapter" and self.width != 64:
+            raise ValueError(
+                f"training.width ({self.width}) sets the dcgan networks' channels; the chapter's "
+                "networks have fixed widths: leave width at 64 or set training.architecture: dcgan."
+            )
+        return self
 
 
 class EvaluationParams(Params):

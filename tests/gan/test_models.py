@@ -79,9 +79,18 @@ def test_dcgan_critic_is_wgan_gps_mnist_critic():
     assert not any(isinstance(layer, keras.layers.BatchNormalization) for layer in critic.layers)
 
 
-@pytest.mark.parametrize("architecture", ["chapter", "dcgan"])
-def test_plain_generator_keeps_the_architecture_and_the_function(architecture):
-    trained = build_generator(16, architecture=architecture, fused_upsampling=True, name="g")
+def test_width_scales_the_dcgan_channels_both_ways():
+    generator = build_generator(16, architecture="dcgan", width=16)
+    critic = build_critic(architecture="dcgan", width=16)
+    assert [layer.filters for layer in generator.layers if "deconv" in layer.name] == [32, 16, 1]
+    assert [layer.filters for layer in critic.layers if "conv" in layer.name] == [16, 32, 64]
+    assert generator.output_shape[1:] == critic.input_shape[1:] == (28, 28, 1)
+
+
+@pytest.mark.parametrize(("architecture", "width"), [("chapter", 64), ("dcgan", 64), ("dcgan", 24)])
+def test_plain_generator_keeps_the_architecture_and_the_function(architecture, width):
+    trained = build_generator(16, architecture=architecture, fused_upsampling=True, width=width,
+                              name="g")  # fmt: skip
     plain = plain_generator(trained)
     assert plain.name == "g" and plain.count_params() == trained.count_params()
     assert not any("UpSampleConv2D" == type(layer).__name__ for layer in plain.layers)
@@ -105,7 +114,7 @@ def test_the_dcgan_pair_trains_with_either_constraint(constraint):
     from ..helpers import real_batch, tiny_training  # noqa: PLC0415
 
     params = tiny_training(architecture="dcgan", constraint=constraint, clip_value=0.01)
-    wgan = build_wgan(params)
+    wgan = build_wgan(params, steps_per_epoch=1)
     before = [np.array(w) for w in wgan.generator.get_weights()]
     logs = wgan.train_on_batch(real_batch(8), return_dict=True)
     assert all(np.isfinite(float(v)) for v in logs.values())

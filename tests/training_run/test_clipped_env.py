@@ -17,7 +17,7 @@ def test_the_clipped_env_clips_every_critic_weight_and_uses_no_penalty():
     loader = OmegaConfigLoader(str(PROJECT_ROOT / "conf"), env="clipped", **CONFIG_LOADER_ARGS)
     params = TrainingParams(**loader["parameters"]["training"] | {"batch_size": 8})
     assert params.constraint == "clip"
-    wgan = build_wgan(params)
+    wgan = build_wgan(params, steps_per_epoch=2)
     assert not wgan.uses_penalty
     images = np.random.default_rng(0).uniform(-1, 1, (16, 28, 28, 1)).astype("float32")
 

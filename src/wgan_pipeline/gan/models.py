@@ -20,6 +20,7 @@ def build_generator(
     *,
     architecture: str = "chapter",
     fused_upsampling: bool = False,
+    width: int = 64,
     dtype: str | None = None,
     name: str = "generator",
 ) -> keras.Model:
@@ -35,12 +36,13 @@ def build_generator(
     ``fused_upsampling`` computes each UpSampling2D + Conv2D pair as one ``UpSampleConv2D``: the
     same function and the same weights (``get_weights`` lists are interchangeable) with 9/25 of
     the multiply-adds. The plain model is the one to save and share: it needs no custom layer.
+    ``width`` sets the dcgan networks' channels; the chapter's are fixed.
     """
     if latent_dim < 1:
         raise ValueError(f"latent_dim must be a positive integer, got {latent_dim!r}")
     _check_architecture(architecture)
     if architecture == "dcgan":
-        return dcgan_generator(latent_dim, dtype=dtype, name=name)
+        return dcgan_generator(latent_dim, width=width, dtype=dtype, name=name)
 
     def upsample_conv(filters: int, index: int, dtype: str | None) -> list[keras.layers.Layer]:
         if fused_upsampling:
@@ -67,13 +69,15 @@ def build_generator(
 
 
 def dcgan_generator(
-    latent_dim: int = 128, *, dtype: str | None = None, name: str = "generator"
+    latent_dim: int = 128, *, width: int = 64, dtype: str | None = None, name: str = "generator"
 ) -> keras.Model:
-    """WGAN-GP's MNIST generator (Gulrajani et al. 2017, their mnist.py, DIM = 64), tanh out.
+    """WGAN-GP's MNIST generator (Gulrajani et al. 2017, their mnist.py, DIM = ``width`` = 64),
+    tanh out.
 
     Dense(4*4*256) ReLU -> Reshape(4, 4, 256) -> Conv2DTranspose(128, 5, stride 2) ReLU (8x8)
     -> crop to 7x7 -> Conv2DTranspose(64, 5, stride 2) ReLU (14x14) -> Conv2DTranspose(1, 5,
-    stride 2) tanh (28x28). 1,439,489 parameters for latent_dim=100; no batch normalisation.
+    stride 2) tanh (28x28), the channels for width 64 (they scale with it). 1,439,489
+    parameters for latent_dim=100; no batch normalisation.
     A stride-2 transposed convolution already does only the k*k/4 live taps per output pixel
     (the sub-pixel form that makes the chapter's UpSampling2D + Conv2D cheaper would do 9), so
     there is no fused variant: this model is trained and saved as it is.
@@ -88,11 +92,11 @@ def dcgan_generator(
     return keras.Sequential(
         [
             keras.Input((latent_dim,), name="noise"),
-            layers.Dense(4 * 4 * 256, activation="relu", dtype=dtype, name="dense"),
-            layers.Reshape((4, 4, 256), dtype=dtype, name="reshape"),
-            up(128, 1, "relu", dtype),
+            layers.Dense(4 * 4 * 4 * width, activation="relu", dtype=dtype, name="dense"),
+            layers.Reshape((4, 4, 4 * width), dtype=dtype, name="reshape"),
+            up(2 * width, 1, "relu", dtype),
             layers.Cropping2D(((0, 1), (0, 1)), dtype=dtype, name="crop"),  # 8x8 -> 7x7
-            up(64, 2, "relu", dtype),
+            up(width, 2, "relu", dtype),
             up(1, 3, "tanh", "float32" if dtype else None),
         ],
         name=name,
@@ -103,9 +107,10 @@ def plain_generator(generator: keras.Model) -> keras.Model:
     """A new generator of ``generator``'s architecture holding its weights, with no custom
     layer: the chapter's plain UpSampling2D + Conv2D in place of ``UpSampleConv2D``, a float32
     copy of a mixed-precision one."""
-    transposed = any(isinstance(layer, layers.Conv2DTranspose) for layer in generator.layers)
+    transposed = [layer for layer in generator.layers if isinstance(layer, layers.Conv2DTranspose)]
     architecture = "dcgan" if transposed else "chapter"
-    plain = build_generator(generator.input_shape[-1], architecture=architecture,
+    width = transposed[1].filters if transposed else 64
+    plain = build_generator(generator.input_shape[-1], architecture=architecture, width=width,
                             name=generator.name)  # fmt: skip
     plain.set_weights(generator.get_weights())
     return plain
@@ -117,7 +122,11 @@ def _check_architecture(architecture: str) -> None:
 
 
 def build_critic(
-    *, architecture: str = "chapter", dtype: str | None = None, name: str = "critic"
+    *,
+    architecture: str = "chapter",
+    width: int = 64,
+    dtype: str | None = None,
+    name: str = "critic",
 ) -> keras.Model:
     """Image (28, 28, 1) -> one unbounded score per image (no sigmoid: a Wasserstein critic),
     in ``architecture`` (the chapter's by default; "dcgan": :func:`dcgan_critic`).
@@ -128,7 +137,7 @@ def build_critic(
     """
     _check_architecture(architecture)
     if architecture == "dcgan":
-        return dcgan_critic(dtype=dtype, name=name)
+        return dcgan_critic(width=width, dtype=dtype, name=name)
     return keras.Sequential(
         [
             keras.Input(IMAGE_SHAPE, name="image"),
@@ -145,10 +154,11 @@ def build_critic(
     )
 
 
-def dcgan_critic(*, dtype: str | None = None, name: str = "critic") -> keras.Model:
-    """WGAN-GP's MNIST critic: Conv2D(5x5, stride 2, same) + LeakyReLU(0.2) with 64, 128, 256
-    filters (28 -> 14 -> 7 -> 4), then Dense(1) on the flattened 4x4x256. 1,030,145
-    parameters; no batch normalisation (the gradient penalty is per image)."""
+def dcgan_critic(*, width: int = 64, dtype: str | None = None, name: str = "critic") -> keras.Model:
+    """WGAN-GP's MNIST critic: Conv2D(5x5, stride 2, same) + LeakyReLU(0.2) with ``width``,
+    2 and 4 times ``width`` filters (64, 128, 256; 28 -> 14 -> 7 -> 4), then Dense(1) on the
+    flattened 4x4 map. 1,030,145 parameters at width 64; no batch normalisation (the gradient
+    penalty is per image)."""
 
     def down(filters: int, index: int):
         return [
@@ -159,9 +169,9 @@ def dcgan_critic(*, dtype: str | None = None, name: str = "critic") -> keras.Mod
     return keras.Sequential(
         [
             keras.Input(IMAGE_SHAPE, name="image"),
-            *down(64, 1),
-            *down(128, 2),
-            *down(256, 3),
+            *down(width, 1),
+            *down(2 * width, 2),
+            *down(4 * width, 3),
             layers.Flatten(dtype=dtype, name="flatten"),
             layers.Dense(1, dtype="float32", name="score"),
         ],

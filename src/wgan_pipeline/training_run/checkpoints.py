@@ -56,10 +56,12 @@ class Progress:
 
 def training_identity(params: dict[str, Any], images: np.ndarray) -> dict[str, Any]:
     """What a checkpoint must match to be resumed: the parameters that shape training and the
-    training images (their count and a hash of a sample of them)."""
+    training images (their count and a hash of a sample of them). A learning rate that decays
+    to 0 at the last epoch makes the epochs shape every step, so they count then."""
     sample = np.ascontiguousarray(images[:: max(1, len(images) // 1000)])
+    ignored = NOT_IN_FINGERPRINT - ({"epochs"} if params.get("lr_schedule") == "linear" else set())
     return {
-        "params": {k: v for k, v in sorted(params.items()) if k not in NOT_IN_FINGERPRINT},
+        "params": {k: v for k, v in sorted(params.items()) if k not in ignored},
         "images": len(images),
         "images_sha256": hashlib.sha256(sample.tobytes()).hexdigest(),
     }

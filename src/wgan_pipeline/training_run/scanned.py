@@ -85,7 +85,7 @@ def train_scanned(
             "(training.batch_size): lower the batch size or use more images."
         )
     keras.utils.set_random_seed(params.seed)
-    wgan = build_wgan(params, generator_name)
+    wgan = build_wgan(params, steps_per_epoch, generator_name)
     identity = checkpoints.training_identity(params.model_dump(), images)
     fixed_noise = latent_noise(params.grid_rows**2, params.latent_dim, params.noise, params.seed)
     variables = jax_adapter.state_variables(wgan)

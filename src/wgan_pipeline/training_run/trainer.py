@@ -94,7 +94,7 @@ def train(
         params.n_critic,
     )
 
-    wgan = build_wgan(params, generator_name)
+    wgan = build_wgan(params, steps_per_epoch, generator_name)
     identity = checkpoints.training_identity(params.model_dump(), training_images)
     with checkpoints_folder.claim(identity) as run_dir:
         progress = resume_or_start(
