@@ -190,10 +190,12 @@ def test_an_unreachable_tracking_server_stops_the_run_at_once(tmp_path):
 
 
 def test_slices_reuse_what_the_run_wrote(finished_run):
-    """`--pipeline evaluation` reads the saved generator, `--nodes reporting.make_sample_grid`
-    the saved samples; the environment's overrides keep every other key of conf/base (soft
-    merge). Runs last: it adds MLflow runs to the store the tests above count."""
-    for args in (["--pipeline", "evaluation"], ["--nodes", "reporting.make_sample_grid"]):
+    """`--pipeline evaluation` reads the saved generator, `--pipeline release` the saved
+    generators, metrics and judge history, `--nodes reporting.make_sample_grid` the saved
+    samples; the environment's overrides keep every other key of conf/base (soft merge). Runs
+    last: it adds MLflow runs to the store the tests above count."""
+    for args in (["--pipeline", "evaluation"], ["--pipeline", "release"],
+                 ["--nodes", "reporting.make_sample_grid"]):  # fmt: skip
         result = kedro(finished_run, "run", "--env", "test", *args)
         assert result.returncode == 0, (result.stdout + result.stderr)[-5000:]
 

@@ -10,8 +10,9 @@ from .pipelines import classifier, data_processing, evaluation, release, reporti
 def register_pipelines() -> dict[str, Pipeline]:
     """data_processing -> training -> evaluation (numbers) -> reporting (pictures) and release
     (MLflow models, the registry), judged by the classifier pipeline's model. ``evaluation``
-    judges the saved generator again with its pictures and release (which reuses its in-memory
-    features); ``__default__`` runs them all; ``gan`` all but the classifier (the saved one).
+    judges the saved generator again with its pictures and release; ``reporting`` and
+    ``release`` also run alone, from the files a run saved. ``__default__`` runs them all;
+    ``gan`` all but the classifier (the saved one).
 
     Listed explicitly rather than found with ``find_pipelines``: Kedro's CLI makes that load only
     the pipeline named by ``--pipeline``, which cannot build the combined ones.

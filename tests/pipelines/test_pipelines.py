@@ -167,3 +167,16 @@ def test_evaluation_and_reporting_slice(pipelines, small_generator, tiny_mnist):
     samples = run(evaluation.only_nodes("evaluation.generate_samples"), inputs,
                   ["generated_samples"])["generated_samples"]  # fmt: skip
     assert samples.shape == (30, 28, 28) and samples.dtype == np.uint8
+
+
+@pytest.mark.parametrize("name", ["reporting", "release"])
+def test_reporting_and_release_run_alone_from_what_a_run_saved(pipelines, name):
+    """Every input of `kedro run --pipeline reporting` or `--pipeline release` is a catalog
+    entry (a file, the judge, the registry), none an in-memory result of another pipeline."""
+    from kedro.config import OmegaConfigLoader  # noqa: PLC0415
+
+    from wgan_pipeline.settings import CONFIG_LOADER_ARGS  # noqa: PLC0415
+
+    catalog = OmegaConfigLoader(str(PROJECT_ROOT / "conf"), **CONFIG_LOADER_ARGS)["catalog"]
+    inputs = {i for i in pipelines[name].inputs() if not i.startswith("params:")}
+    assert inputs and inputs <= set(catalog), inputs - set(catalog)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from pathlib import Path
 from typing import Any
@@ -42,9 +43,8 @@ class RunLifecycleHook:
     def __init__(self) -> None:
         self._runs_folder: Path | None = None
         self._run_id: str | None = None
-        self._marker: tuple[Path, Any] | None = None
         self._stop: Stopped | None = None
-        self._signals = None
+        self._ends = contextlib.ExitStack()  # the signal handlers, the live marker
         self._run_folders: list[RunFolders] = []
 
     @hook_impl
@@ -54,15 +54,16 @@ class RunLifecycleHook:
     @hook_impl(wrapper=True)
     def before_pipeline_run(self, run_params, pipeline, catalog):
         self._stop, self._run_folders = None, []
-        self._signals = on_signals(self._stopped)
-        self._signals.__enter__()
+        self._ends.enter_context(on_signals(self._stopped))
         before = mlflow.active_run()
         result = yield  # kedro-mlflow starts (or adopts) the run here
         self._run_id = run_started_since(before)
         if self._runs_folder is not None and mlflow.active_run() is not None:
             close_dead_runs(self._runs_folder)
             if self._run_id is not None:
-                self._marker = mark_live(self._runs_folder, self._run_id)
+                path, handle = mark_live(self._runs_folder, self._run_id)
+                self._ends.callback(handle.close)
+                self._ends.callback(path.unlink, missing_ok=True)
         return result
 
     @hook_impl
@@ -99,11 +100,4 @@ class RunLifecycleHook:
 
     def _end(self) -> None:
         self._stop, self._run_id, self._run_folders = None, None, []
-        if self._signals is not None:
-            self._signals.__exit__(None, None, None)
-            self._signals = None
-        if self._marker is not None:
-            path, handle = self._marker
-            path.unlink(missing_ok=True)
-            handle.close()
-            self._marker = None
+        self._ends.close()

@@ -77,14 +77,14 @@ def judge_champion(
     champion: dict[str, Any] | None,
     candidate: dict[str, Any],
     classifier: keras.Model,
-    image_features: dict[str, dict[str, np.ndarray]],
+    raw: dict[str, np.ndarray],
     evaluation: EvaluationParams,
     data: DataParams,
 ) -> dict[str, Any]:
     """The registered champion's FID under this run's judge: its own tag when it was judged by
     the same one; otherwise it is judged again, exactly as the final evaluation judges (the
-    same noise seed and count, against the same test features). Empty without a champion. A
-    champion that cannot be judged here keeps its own judge's tags (and is not compared)."""
+    same noise seed and count, against the data set's test images). Empty without a champion.
+    A champion that cannot be judged here keeps its own judge's tags (and is not compared)."""
     if champion is None:
         return {}  # Kedro saves no None
     tags = champion["tags"]
@@ -104,10 +104,12 @@ def judge_champion(
     except ValueError as exc:
         logger.warning("The champion (version %s) cannot be re-judged: %s", record["version"], exc)
         return {**record, "fid": float(tags.get("fid", "nan")), "rejudged": False}
-    features, _ = predict_in_batches(
-        feature_extractor(classifier), scale_images(samples), evaluation.batch_size
+    extractor = feature_extractor(classifier)
+    test, generated = (
+        predict_in_batches(extractor, scale_images(images), evaluation.batch_size)[0]
+        for images in (raw["x_test"], samples)
     )
-    fid = frechet_distance(image_features["test"]["features"], features)
+    fid = frechet_distance(test, generated)
     logger.info(
         "The champion (version %s, FID %s under its own judge) re-judged by this run's: FID %.2f.",
         record["version"],

@@ -25,7 +25,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "champion",
                     "kept_tags",
                     "classifier",
-                    "image_features",
+                    "raw_images",
                     "params:evaluation",
                     "params:data",
                 ],
