@@ -326,24 +326,36 @@ def fashion_mnist() -> str:
     return table(header, rows) + judged_runs_line(made, results, "fashion_mnist.json")
 
 
-def sweep_quick() -> str:
-    results = load("sweep_quick.json")
-    best = min(t["fid"] for t in results["trials"] if t["fid"] is not None)
+def sweep_table(name: str) -> str:
+    """A sweep's trials, from the results file scripts/sweep_results.py wrote (the parent run's
+    ``trials.csv``); the best final FID in bold."""
+    results = load(name)
+    keys = results.get("keys", ["clip_value", "n_critic", "learning_rate"])
+    trials = results["trials"]
+    best = min(t["fid"] for t in trials if t["fid"] is not None)
+
+    def cell(value) -> str:
+        return f"{value:.3g}" if isinstance(value, float) else str(value)
+
+    def fid(t: dict) -> str:
+        if t["fid"] is None:
+            return ""
+        return f"**{t['fid']:.1f}**" if t["fid"] == best else f"{t['fid']:.1f}"
+
+    epochs = ["epochs"] if "epochs" in trials[0] else []
     rows = [
-        [t["trial"], t["status"], t["clip_value"], t["n_critic"], t["learning_rate"],
-         "" if t["fid"] is None else (f"**{t['fid']:.1f}**" if t["fid"] == best else f"{t['fid']:.1f}"),
-         f"{t['best_judged_fid']:.1f}", f"{t['seconds']:.1f}"]
-        for t in results["trials"]
+        [t["trial"], t["status"], *(cell(t[k]) for k in keys), *(t[e] for e in epochs), fid(t),
+         "" if t["best_judged_fid"] is None else f"{t['best_judged_fid']:.1f}",
+         f"{t['seconds']:.0f}"]
+        for t in trials
     ]  # fmt: skip
-    header = [
-        "trial", "status", "clip_value", "n_critic", "learning_rate", "FID (final)",
-        "best judged FID", "seconds",
-    ]  # fmt: skip
-    wall = duration({"wall_s": results["wall_s"]})
+    header = ["trial", "status", *keys, *epochs, "FID (final)", "best judged FID", "seconds"]
+    peak = results.get("driver_peak_rss_gb")
+    memory = f", {peak} GB peak RSS for the driver" if peak else ""
     return (
-        table(header, rows) + f"\n\n`{results['command']}`: {results['setup']}. {wall} wall "
-        f"(`/usr/bin/time -v`), {results['driver_peak_rss_gb']} GB peak RSS for the driver; the "
-        "table is the parent run's `trials.csv`. " + source(results, "sweep_quick.json")
+        table(header, rows) + f"\n\n`{results['command']}`: {results['setup']}. "
+        f"{duration({'wall_s': results['wall_s']})} wall (`/usr/bin/time -v`){memory}; the "
+        "table is the parent run's `trials.csv`. " + source(results, name)
     )
 
 
@@ -380,7 +392,10 @@ def sweep_costs() -> str:
 TABLES: dict[str, Callable[[], str]] = {
     f.__name__: f
     for f in (runs, gpu_epochs, clipped_on_gpu, configurations, time_to_quality, train_speed, jax_h100, judged_runs, moving_average,
-              best_search, fashion_mnist, sweep_quick, sweep_costs)
+              best_search, fashion_mnist, sweep_costs)
+} | {
+    "sweep_quick": lambda: sweep_table("sweep_quick.json"),
+    "sweep_clipped": lambda: sweep_table("sweep_clipped.json"),
 }  # fmt: skip
 
 

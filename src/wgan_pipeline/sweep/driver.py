@@ -273,10 +273,14 @@ def sweep_figure(table: pd.DataFrame, spec: SweepSpec):
     from matplotlib.ticker import NullFormatter  # noqa: PLC0415
 
     keys = list(spec.search_space)
-    figure, axes = plt.subplots(1, len(keys), figsize=(4 * len(keys), 3.4), squeeze=False)
+    columns = min(4, len(keys))  # rows of 4 panels
+    rows = -(-len(keys) // columns)
+    figure, axes = plt.subplots(rows, columns, figsize=(4 * columns, 3.4 * rows), squeeze=False)
+    for ax in axes.flat[len(keys) :]:
+        ax.set_visible(False)
     best = best_row(table, spec)
     finished = table["status"] == "FINISHED"
-    for ax, key in zip(axes[0], keys, strict=True):
+    for ax, key in zip(axes.flat, keys, strict=False):
         dist = spec.search_space[key]
         ax.scatter(table.loc[finished, key], table.loc[finished, spec.metric], label="finished")
         if last in table and (~finished).any():
