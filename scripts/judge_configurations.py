@@ -100,17 +100,30 @@ def curve(client: mlflow.MlflowClient, run_id: str) -> dict:
 
 
 def command(run) -> str:
-    """The `kedro run` that made ``run``: kedro-mlflow's tag, with the env, and the epochs where
-    the run's differ from its env's (the tag leaves ``--params`` out)."""
+    """The `kedro run` that made ``run``: kedro-mlflow's tag, with the env, and as ``--params``
+    every training key whose logged value differs from its env's (the tag leaves them out)."""
     tags = run.data.tags
     env = tags.get("kedro_env", "local")
     text = tags.get("kedro_command", "kedro run").replace("--pipeline=__default__", "").strip()
     text = text.replace("--pipeline=", "--pipeline ")
     if env != "local":
         text = text.replace("kedro run", f"kedro run --env {env}", 1)
-    epochs = run.data.params["training.epochs"]
-    configured = config(None if env == "local" else env)["parameters"]["training"]["epochs"]
-    return text + (f" --params training.epochs={epochs}" if int(epochs) != configured else "")
+    configured = config(None if env == "local" else env)["parameters"]["training"]
+    base = config()["parameters"]["training"]  # a key newer than the run: it ran as base's
+    changed = [
+        f"training.{key}={logged}"
+        for key, value in configured.items()
+        if not same_value(logged := run.data.params.get(f"training.{key}", str(base[key])), value)
+    ]
+    return text + (f" --params {','.join(changed)}" if changed else "")
+
+
+def same_value(logged: str, configured) -> bool:
+    """Whether MLflow's text of a parameter is the configured value (5.0e-4 is logged 0.0005)."""
+    try:
+        return float(logged) == float(configured)
+    except (TypeError, ValueError):
+        return logged == str(configured)
 
 
 def shares(m: dict) -> dict:
