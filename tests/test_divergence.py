@@ -25,7 +25,7 @@ def test_a_diverging_run_fails_with_epoch_step_and_value(tmp_path, monkeypatch):
     project = make_project_copy(tmp_path)
     monkeypatch.chdir(project)
     monkeypatch.setattr(
-        build, "make_optimizer", lambda params, ema=False: keras.optimizers.RMSprop(1e30)
+        build, "make_optimizer", lambda params, updates, ema=False: keras.optimizers.RMSprop(1e30)
     )
     bootstrap_project(project)
     # The session's hook points MLflow at the copy's store: undo that after the test.

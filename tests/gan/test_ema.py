@@ -18,7 +18,7 @@ def wgan_with_ema(decay: float) -> WGAN:
     params = TrainingParams(**base_params("training", ema_decay=decay, learning_rate=1e-3))
     wgan = WGAN(build_generator(100), build_critic(), latent_dim=100, clip_value=0.1, n_critic=1,
                 seed=0)  # fmt: skip
-    wgan.compile(make_optimizer(params), make_optimizer(params, ema=True))
+    wgan.compile(make_optimizer(params, 100), make_optimizer(params, 100, ema=True))
     return wgan
 
 
@@ -42,7 +42,7 @@ def fit(wgan: WGAN, steps: int = 4) -> GeneratorWeights:
 def test_without_ema_there_is_no_average():
     wgan = WGAN(build_generator(100), build_critic(), latent_dim=100, clip_value=0.1)
     params = TrainingParams(**base_params("training"))
-    wgan.compile(make_optimizer(params), make_optimizer(params))
+    wgan.compile(make_optimizer(params, 100), make_optimizer(params, 100))
     assert wgan.generator_ema_weights() is None
 
 
