@@ -148,6 +148,33 @@ def time_to_quality() -> str:
     return judged_together("time_to_quality.json")
 
 
+def truncation() -> str:
+    """benchmarks/README.md: one kept generator judged on noise of a smaller spread."""
+    results = load("truncation.json")
+    fid_target = 3 * results["floor_fid"]
+    rows = []
+    for r in results["rows"]:
+        met = [
+            r["fid"] <= fid_target,
+            r["rarest_class_share"] >= 0.07 and r["commonest_class_share"] <= 0.13,
+            r["precision"] >= 0.7,
+            r["recall"] >= 0.5,
+        ]
+        rows.append([
+            f"{r['scale']:g}", f"{r['fid']:.1f}", f"{r['precision']:.2f}", f"{r['recall']:.2f}",
+            f"{pct(r['rarest_class_share'])} / {pct(r['commonest_class_share'])}",
+            sum(met),
+        ])  # fmt: skip
+    header = ["noise scale", "FID", "precision", "recall", "rarest / commonest digit", "targets met"]
+    return (
+        table(header, rows)
+        + f"\n\nThe kept generator of `{results['run']['command']}`, judged on "
+        f"{results['judged_images']:,} images (judge {results['judge']}; floor FID "
+        f"{results['floor_fid']}, so the FID target is ≤ {fid_target:.1f}) by "
+        f"`{results['command']}`. " + source(results, "truncation.json")
+    )
+
+
 def judged_together(name: str) -> str:
     """The table of a results file that scripts/judge_configurations.py --out wrote."""
     results = load(name)
@@ -391,11 +418,12 @@ def sweep_costs() -> str:
 
 TABLES: dict[str, Callable[[], str]] = {
     f.__name__: f
-    for f in (runs, gpu_epochs, clipped_on_gpu, configurations, time_to_quality, train_speed, jax_h100, judged_runs, moving_average,
+    for f in (runs, gpu_epochs, clipped_on_gpu, configurations, time_to_quality, truncation, train_speed, jax_h100, judged_runs, moving_average,
               best_search, fashion_mnist, sweep_costs)
 } | {
     "sweep_quick": lambda: sweep_table("sweep_quick.json"),
     "sweep_clipped": lambda: sweep_table("sweep_clipped.json"),
+    "levers": lambda: judged_together("levers.json"),
 }  # fmt: skip
 
 
