@@ -16,20 +16,24 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
-import os
-import subprocess
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from judge_configurations import SEED, command, kept_generator  # noqa: E402
+from judge_configurations import (  # noqa: E402
+    TARGETS,
+    command,
+    head_commit,
+    judge_inputs,
+    kept_generator,
+    make_judge,
+    shares,
+)
 from project import evaluation_params, tracking  # noqa: E402
 
-from wgan_pipeline.gan.judge import Judge, classifier_identity  # noqa: E402
-
-KEYS = ("fid", "precision", "recall", "rarest_class_share", "commonest_class_share")
+from wgan_pipeline.gan.judge import classifier_identity  # noqa: E402
 
 
 def main() -> None:
@@ -41,49 +45,30 @@ def main() -> None:
     args = parser.parse_args()
     if any(not 0 < s <= 1 for s in args.scale):
         raise SystemExit(f"--scale: each must be in (0, 1], got {args.scale}")
-    os.chdir(ROOT)
-    from kedro.framework.session import KedroSession  # noqa: PLC0415
-    from kedro.framework.startup import bootstrap_project  # noqa: PLC0415
-
-    bootstrap_project(ROOT)
-    with KedroSession.create(project_path=ROOT) as session:
-        catalog = session.load_context().catalog
-        classifier, raw = catalog.load("classifier"), catalog.load("raw_images")
+    classifier, raw = judge_inputs()
     client, _ = tracking()
     run = client.get_run(args.run)
     generator = kept_generator(run)
-    p = evaluation_params()
-    judge = Judge(
-        classifier,
-        raw["x_test"],
-        n=p.n_samples,
-        latent_dim=int(run.data.params["training.latent_dim"]),
-        noise=run.data.params["training.noise"],
-        seed=SEED,
-        batch_size=p.batch_size,
-        k_precision_recall=p.k_precision_recall,
-        k_density_coverage=p.k_density_coverage,
-        score_splits=p.score_splits,
-    )
-    floor = judge.score(raw["x_train"][: p.n_samples])["fid"]
+    n = evaluation_params().n_samples
+    judge = make_judge(classifier, raw["x_test"], int(run.data.params["training.latent_dim"]),
+                       run.data.params["training.noise"])  # fmt: skip
+    floor = judge.score(raw["x_train"][:n])["fid"]
     noise, rows = judge.noise, []
     for scale in args.scale:
         judge.noise = noise * scale
-        m = judge(generator)
-        rows.append({"scale": scale, **{k: round(float(m[k]), 3) for k in KEYS}})
+        rows.append({"scale": scale, **shares(judge(generator))})
         print(" ".join(f"{k} {v}" for k, v in rows[-1].items()), flush=True)
     if args.out:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, text=True,
-                                capture_output=True, check=False).stdout.strip()  # fmt: skip
         found = {
             "command": "python benchmarks/truncation.py --run <run id>",
             "run": {"id": args.run, "command": command(run)},
             "machine": args.machine,
             "judge": classifier_identity(classifier),
-            "judged_images": p.n_samples,
+            "judged_images": n,
             "floor_fid": round(float(floor), 2),
+            "targets": TARGETS,
             "date": datetime.date.today().isoformat(),
-            "recorded_in_commit": commit,
+            "recorded_in_commit": head_commit(),
             "rows": rows,
         }
         args.out.write_text(json.dumps(found, indent=1) + "\n")

@@ -37,6 +37,9 @@ from wgan_pipeline.gan.images import image_grid
 from wgan_pipeline.gan.judge import Judge, classifier_identity
 
 SEED = 0  # the noise every generator is judged on, and the ceiling's pixel noise
+# the four quality targets, as the results files record them
+TARGETS = {"fid_times_floor": 3, "class_share_low": 0.07, "class_share_high": 0.13,
+           "precision": 0.7, "recall": 0.5}  # fmt: skip
 
 
 def kept_generator(run) -> object:
@@ -48,11 +51,13 @@ def kept_generator(run) -> object:
 def targets(m: dict, floor: float) -> list[str]:
     """The four targets: FID within 3x the floor, every digit 7-13%, precision >= 0.7,
     recall >= 0.5; a check or a cross each."""
+    t = TARGETS
     ok = [
-        m["fid"] <= 3 * floor,
-        m["rarest_class_share"] >= 0.07 and m["commonest_class_share"] <= 0.13,
-        m["precision"] >= 0.7,
-        m["recall"] >= 0.5,
+        m["fid"] <= t["fid_times_floor"] * floor,
+        m["rarest_class_share"] >= t["class_share_low"]
+        and m["commonest_class_share"] <= t["class_share_high"],
+        m["precision"] >= t["precision"],
+        m["recall"] >= t["recall"],
     ]
     return ["yes" if o else "no" for o in ok]
 
@@ -133,9 +138,13 @@ def shares(m: dict) -> dict:
             "commonest_share": round(m["commonest_class_share"], 3)}  # fmt: skip
 
 
+def head_commit() -> str:
+    """The short hash of the commit checked out: a results file's ``recorded_in_commit``."""
+    return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, text=True,
+                          capture_output=True, check=False).stdout.strip()  # fmt: skip
+
+
 def results_file(rows, real, ceiling, runs, client, classifier, machine) -> dict:
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, text=True,
-                            capture_output=True, check=False).stdout.strip()  # fmt: skip
     labels = " ".join(f"--run {label}=<run id>" for label, _, _ in rows)
     return {
         "command": f"python scripts/judge_configurations.py {labels}",
@@ -143,14 +152,8 @@ def results_file(rows, real, ceiling, runs, client, classifier, machine) -> dict
         "judged": "each run's kept generator on 10,000 samples, all by one MNIST classifier",
         "judge": {"hash": classifier_identity(classifier)},
         "date": datetime.date.today().isoformat(),
-        "recorded_in_commit": commit,
-        "targets": {
-            "fid_times_floor": 3,
-            "class_share_low": 0.07,
-            "class_share_high": 0.13,
-            "precision": 0.7,
-            "recall": 0.5,
-        },  # fmt: skip
+        "recorded_in_commit": head_commit(),
+        "targets": TARGETS,
         "runs": [
             {
                 "name": label,
@@ -197,11 +200,40 @@ def fid_curve(client: mlflow.MlflowClient, runs: list[tuple[str, str]], path: Pa
     figure.savefig(path, dpi=100)
 
 
+def make_judge(classifier, test_images, latent_dim: int, noise: str) -> Judge:
+    """A judge of generators taking ``latent_dim`` noise of kind ``noise``, on seed 0's
+    ``evaluation.n_samples`` vectors with the evaluation's batch, k and splits."""
+    params = evaluation_params()
+    return Judge(
+        classifier,
+        test_images,
+        n=params.n_samples,
+        latent_dim=latent_dim,
+        noise=noise,
+        seed=SEED,
+        batch_size=params.batch_size,
+        k_precision_recall=params.k_precision_recall,
+        k_density_coverage=params.k_density_coverage,
+        score_splits=params.score_splits,
+    )
+
+
+def judge_inputs() -> tuple:
+    """The catalog's classifier (the judge) and raw images, through a Kedro session."""
+    os.chdir(ROOT)
+    from kedro.framework.session import KedroSession  # noqa: PLC0415
+    from kedro.framework.startup import bootstrap_project  # noqa: PLC0415
+
+    bootstrap_project(ROOT)
+    with KedroSession.create(project_path=ROOT) as session:
+        catalog = session.load_context().catalog
+        return catalog.load("classifier"), catalog.load("raw_images")
+
+
 def judge_runs(client, items: list[str], classifier, test_images, grids: Path | None):
     """Each ``label=run_id``'s kept generator judged on the same noise by one classifier (one
     Judge per latent size and noise kind); its 64 digits in ``grids``. The rows, the metrics
     for MLflow, the runs and a judge (for the references)."""
-    params = evaluation_params()
     judges: dict[tuple, Judge] = {}
     rows, metrics, runs = [], {}, []
     for item in items:
@@ -211,18 +243,7 @@ def judge_runs(client, items: list[str], classifier, test_images, grids: Path | 
         about = describe(client, run)
         key = (about["latent_dim"], about["noise"])
         if key not in judges:
-            judges[key] = Judge(
-                classifier,
-                test_images,
-                n=params.n_samples,
-                latent_dim=key[0],
-                noise=key[1],
-                seed=SEED,
-                batch_size=params.batch_size,
-                k_precision_recall=params.k_precision_recall,
-                k_density_coverage=params.k_density_coverage,
-                score_splits=params.score_splits,
-            )
+            judges[key] = make_judge(classifier, test_images, *key)
         generator = kept_generator(run)
         m = judges[key](generator)
         rows.append((label, about, m))
@@ -248,15 +269,7 @@ def main() -> None:
         help="the machine the runs trained on, for the results file",
     )
     args = parser.parse_args()
-    os.chdir(ROOT)
-    from kedro.framework.session import KedroSession  # noqa: PLC0415
-    from kedro.framework.startup import bootstrap_project  # noqa: PLC0415
-
-    bootstrap_project(ROOT)
-    with KedroSession.create(project_path=ROOT) as session:
-        catalog = session.load_context().catalog
-        classifier = catalog.load("classifier")
-        raw = catalog.load("raw_images")
+    classifier, raw = judge_inputs()
     client, _ = tracking()
     n = evaluation_params().n_samples
     rows, metrics, runs, judge = judge_runs(client, args.run, classifier, raw["x_test"], args.grids)

@@ -151,28 +151,33 @@ def time_to_quality() -> str:
 def truncation() -> str:
     """benchmarks/README.md: one kept generator judged on noise of a smaller spread."""
     results = load("truncation.json")
-    fid_target = 3 * results["floor_fid"]
-    rows = []
-    for r in results["rows"]:
-        met = [
-            r["fid"] <= fid_target,
-            r["rarest_class_share"] >= 0.07 and r["commonest_class_share"] <= 0.13,
-            r["precision"] >= 0.7,
-            r["recall"] >= 0.5,
-        ]
-        rows.append([
-            f"{r['scale']:g}", f"{r['fid']:.1f}", f"{r['precision']:.2f}", f"{r['recall']:.2f}",
-            f"{pct(r['rarest_class_share'])} / {pct(r['commonest_class_share'])}",
-            sum(met),
-        ])  # fmt: skip
+    targets, floor = results["targets"], results["floor_fid"]
+    rows = [
+        [f"{r['scale']:g}", f"{r['fid']:.1f}", f"{r['precision']:.2f}", f"{r['recall']:.2f}",
+         f"{pct(r['rarest_share'])} / {pct(r['commonest_share'])}",
+         sum(targets_met(r, floor, targets))]
+        for r in results["rows"]
+    ]  # fmt: skip
     header = ["noise scale", "FID", "precision", "recall", "rarest / commonest digit", "targets met"]
     return (
         table(header, rows)
         + f"\n\nThe kept generator of `{results['run']['command']}`, judged on "
-        f"{results['judged_images']:,} images (judge {results['judge']}; floor FID "
-        f"{results['floor_fid']}, so the FID target is ≤ {fid_target:.1f}) by "
+        f"{results['judged_images']:,} images (judge {results['judge']}; floor FID {floor}, so "
+        f"the FID target is ≤ {targets['fid_times_floor'] * floor:.1f}) by "
         f"`{results['command']}`. " + source(results, "truncation.json")
     )
+
+
+def targets_met(r: dict, floor_fid: float, targets: dict) -> list[bool]:
+    """The four quality targets of a results file's row: FID within a multiple of the floor's,
+    every digit's share within bounds, precision and recall at least their targets."""
+    return [
+        r["fid"] <= targets["fid_times_floor"] * floor_fid,
+        targets["class_share_low"] <= r["rarest_share"]
+        and r["commonest_share"] <= targets["class_share_high"],
+        r["precision"] >= targets["precision"],
+        r["recall"] >= targets["recall"],
+    ]
 
 
 def judged_together(name: str) -> str:
@@ -194,13 +199,7 @@ def judged_together(name: str) -> str:
     rows = []
     for r in results["runs"]:
         bold = r["fid"] == best_fid
-        met = [
-            r["fid"] <= targets["fid_times_floor"] * floor["fid"],
-            targets["class_share_low"] <= r["rarest_share"]
-            and r["commonest_share"] <= targets["class_share_high"],
-            r["precision"] >= targets["precision"],
-            r["recall"] >= targets["recall"],
-        ]
+        met = targets_met(r, floor["fid"], targets)
         rows.append([
             f"**{r['name']}**" if bold else r["name"], r["architecture"], r["epochs"],
             f"{r['training_min']} min", f"**{r['fid']:.1f}**" if bold else f"{r['fid']:.1f}",
