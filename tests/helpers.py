@@ -130,12 +130,13 @@ def use_fresh_mlflow_store(folder: Path) -> str:
 
 def kedro_env() -> dict[str, str]:
     """The environment the CLI runs in; COLUMNS: a wide console, so rich does not break long
-    paths in messages."""
+    paths in messages; PYTHONFAULTHANDLER: a run that crashes prints every thread's Python stack."""
     env = {
         **os.environ,
         "KEDRO_DISABLE_TELEMETRY": "1",
         "TF_CPP_MIN_LOG_LEVEL": "2",
         "COLUMNS": "400",
+        "PYTHONFAULTHANDLER": "1",
     }
     for name in MLFLOW_PROCESS_STATE:
         env.pop(name, None)
