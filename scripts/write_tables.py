@@ -423,6 +423,7 @@ TABLES: dict[str, Callable[[], str]] = {
     "sweep_quick": lambda: sweep_table("sweep_quick.json"),
     "sweep_clipped": lambda: sweep_table("sweep_clipped.json"),
     "levers": lambda: judged_together("levers.json"),
+    "best_16_epochs": lambda: judged_together("best_16_epochs.json"),
 }  # fmt: skip
 
 
