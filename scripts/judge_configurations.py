@@ -5,6 +5,7 @@
     python scripts/judge_configurations.py ... --curve docs/images/fid_against_time.png
     python scripts/judge_configurations.py ... --out benchmarks/results/configurations.json \
         --machine "2-core x86-64 CPU, no GPU"   # the results file the docs' tables are written from
+    python scripts/judge_configurations.py ... --judge other/judge.keras   # by another judge
 
 Every generator is judged in this one process by the same classifier (the catalog's
 ``classifier``, its latest version) on the same ``evaluation.n_samples`` noise vectors of its
@@ -28,6 +29,7 @@ import os
 import subprocess
 from pathlib import Path
 
+import keras
 import mlflow
 import numpy as np
 from PIL import Image
@@ -213,8 +215,9 @@ def make_judge(classifier, test_images, latent_dim: int, noise: str) -> Judge:
     )
 
 
-def judge_inputs() -> tuple:
-    """The catalog's classifier (the judge) and raw images, through a Kedro session."""
+def judge_inputs(judge: Path | None = None) -> tuple:
+    """The catalog's classifier (the judge), or the judge saved at ``judge``, and the raw
+    images, through a Kedro session."""
     os.chdir(ROOT)
     from kedro.framework.session import KedroSession  # noqa: PLC0415
     from kedro.framework.startup import bootstrap_project  # noqa: PLC0415
@@ -222,7 +225,8 @@ def judge_inputs() -> tuple:
     bootstrap_project(ROOT)
     with KedroSession.create(project_path=ROOT) as session:
         catalog = session.load_context().catalog
-        return catalog.load("classifier"), catalog.load("raw_images")
+        classifier = keras.saving.load_model(judge) if judge else catalog.load("classifier")
+        return classifier, catalog.load("raw_images")
 
 
 def judge_runs(client, items: list[str], classifier, test_images, grids: Path | None):
@@ -259,12 +263,18 @@ def main() -> None:
     parser.add_argument("--curve", type=Path, help="draw FID against training minutes here")
     parser.add_argument("--out", type=Path, help="write the results file here")
     parser.add_argument(
+        "--judge",
+        type=Path,
+        help="judge with this saved judge (a .keras "
+        "classifier, e.g. one trained on another machine), not the catalog's",
+    )
+    parser.add_argument(
         "--machine",
         default="2-core x86-64 CPU, no GPU",
         help="the machine the runs trained on, for the results file",
     )
     args = parser.parse_args()
-    classifier, raw = judge_inputs()
+    classifier, raw = judge_inputs(args.judge)
     client, _ = tracking()
     n = evaluation_params().n_samples
     rows, metrics, runs, judge = judge_runs(client, args.run, classifier, raw["x_test"], args.grids)
