@@ -91,9 +91,12 @@ def runs() -> str:
             + (f", {run['measured_note']}" if "measured_note" in run else ""),
         ])  # fmt: skip
     header = ["run", "what it does", "wall time, peak memory", "measured"]
+    ratios = sorted((r[-1] for r in another_cpu_runs()), key=lambda r: float(r[:-1]))
     return (
         table(header, rows) + f"\n\nOn a {results['machine']}, with `/usr/bin/time -v` "
-        "(`benchmarks/results/cpu_runs.json` names the commit each was recorded in)."
+        "(`benchmarks/results/cpu_runs.json` names the commit each was recorded in). On a CPU "
+        f"with AVX2 and no AVX-512 they took {ratios[0]} to {ratios[-1]} as long and trained another "
+        "judge: compare FIDs under one `judge.hash` ([why](benchmarks/README.md#on-a-cpu-without-avx-512))."
     )
 
 
@@ -158,10 +161,16 @@ def truncation() -> str:
          sum(targets_met(r, floor, targets))]
         for r in results["rows"]
     ]  # fmt: skip
-    header = ["noise scale", "FID", "precision", "recall", "rarest / commonest digit", "targets met"]
+    header = [
+        "noise scale",
+        "FID",
+        "precision",
+        "recall",
+        "rarest / commonest digit",
+        "targets met",
+    ]
     return (
-        table(header, rows)
-        + f"\n\nThe kept generator of `{results['run']['command']}`, judged on "
+        table(header, rows) + f"\n\nThe kept generator of `{results['run']['command']}`, judged on "
         f"{results['judged_images']:,} images (judge {results['judge']}; floor FID {floor}, so "
         f"the FID target is ≤ {targets['fid_times_floor'] * floor:.1f}) by "
         f"`{results['command']}`. " + source(results, "truncation.json")
@@ -385,6 +394,47 @@ def sweep_table(name: str) -> str:
     )
 
 
+def another_cpu_runs() -> list[list[str]]:
+    """cpu_avx2.json's runs: command, wall time and memory, and the ratio to README's run."""
+    reference = {run["id"]: run for run in load("cpu_runs.json")["runs"]}
+    first_epoch = {r["command"]: 60 * r["curve"]["minutes"][0] for r in load("levers.json")["runs"]}
+    rows = []
+    for run in load("cpu_avx2.json")["runs"]:
+        if "first_epoch_s" in run:  # a run of hours here: its first epoch against levers.json's
+            measured = f"{run['first_epoch_s']:.0f} s its first epoch"
+            ratio = run["first_epoch_s"] / first_epoch[run["command"]]
+        else:
+            measured = f"{duration(run)}, {run['peak_rss_gb']} GB"
+            ratio = run["wall_s"] / reference[run["id"]]["wall_s"]
+        rows.append([f"`{run['command']}`", measured, f"{ratio:.1f}×"])
+    return rows
+
+
+def another_cpu() -> str:
+    """benchmarks/README.md: the runs and the judge on a CPU without AVX-512, against README's."""
+    results = load("cpu_avx2.json")
+    timing = table(["run", "on this CPU", "against README's CPU"], another_cpu_runs())
+    judges = []
+    for judge in results["judges"]:
+        generator, floor, ceiling = judge["generator"], judge["floor"], judge["ceiling"]
+        judges.append([judge["trained_with"], f"`{judge['command']}`", judge["hash"],
+                       judge["test_accuracy"], f"{generator['fid']:.1f}",
+                       f"{generator['precision']:.2f}", f"{generator['recall']:.2f}",
+                       f"{floor['fid']:.1f}", f"{ceiling['fid']:.1f}"])  # fmt: skip
+    header = ["judge trained with", "command", "hash", "test accuracy", "generator FID",
+              "precision", "recall", "floor FID", "ceiling FID"]  # fmt: skip
+    return (
+        timing
+        + "\n\n"
+        + table(header, judges)
+        + f"\n\nThe generator: `{results['generator']['command']}` on this CPU, "
+        f"{results['generator']['judged']}, each judge's floor and ceiling beside it "
+        f"(`{results['command']}`); wall time and peak memory with `/usr/bin/time -v`, the "
+        "ratios against `benchmarks/results/cpu_runs.json` and, for the first epoch, "
+        "`benchmarks/results/levers.json`. " + source(results, "cpu_avx2.json")
+    )
+
+
 def sweep_costs() -> str:
     sqlite, server = load("sweep_sqlite.json"), load("sweep_server.json")
 
@@ -418,7 +468,7 @@ def sweep_costs() -> str:
 TABLES: dict[str, Callable[[], str]] = {
     f.__name__: f
     for f in (runs, gpu_epochs, clipped_on_gpu, configurations, time_to_quality, truncation, train_speed, jax_h100, judged_runs, moving_average,
-              best_search, fashion_mnist, sweep_costs)
+              best_search, fashion_mnist, sweep_costs, another_cpu)
 } | {
     "sweep_quick": lambda: sweep_table("sweep_quick.json"),
     "sweep_clipped": lambda: sweep_table("sweep_clipped.json"),
