@@ -96,10 +96,12 @@ def trained(tmp_path_factory) -> Path:
 @pytest.mark.timeout(600)
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_a_signal_during_evaluation_ends_the_run_killed(trained, tmp_path, sig):
-    """20,000 samples judged: long enough to stop mid-way. The run says so, exits non-zero and
-    its MLflow run is KILLED, not FINISHED (SIGINT) or RUNNING forever (SIGTERM)."""
+    """50,000 images judged (the test set, 20,000 real and 20,000 noise references; few
+    generated, which would only lengthen the wait): long enough to stop mid-way. The run says so,
+    exits non-zero and its MLflow run is KILLED, not FINISHED (SIGINT) or RUNNING forever
+    (SIGTERM)."""
     log = tmp_path / "eval.log"
-    big = "evaluation.n_samples=20000,evaluation.n_reference=20000"
+    big = "evaluation.n_samples=100,evaluation.n_reference=20000"
     before = len(runs(trained))
     process = start(trained, "--pipeline", "evaluation", "--params", big, log=log)
     started = re.compile(r"Running node: (evaluation\.)?extract_features")  # not "Completed"
