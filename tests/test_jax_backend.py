@@ -90,10 +90,18 @@ print("ok")
     assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-2000:]
 
 
+# The tests of the code that takes another path on JAX: the GAN library (the step, EMA, layers,
+# models) and the trainer's devices, checkpoints and scanned epochs. The rest of tests/training_run
+# (judging, callbacks, data) runs the same code on either backend, and its JAX run end to end is
+# test_kedro_run_on_the_jax_backend below.
+ON_JAX_TOO = ["tests/gan", *(f"tests/training_run/test_{name}.py"
+                             for name in ("trainer", "checkpoints", "devices", "scanned"))]  # fmt: skip
+
+
 def test_library_and_training_tests_pass_on_the_jax_backend():
-    """The WGAN, layer, model, image, metric and checkpoint tests, again with KERAS_BACKEND=jax."""
+    """The tests of ON_JAX_TOO, again with KERAS_BACKEND=jax."""
     done = on_backend("jax", sys.executable, "-m", "pytest", "-q", "-n", "0", "-p", "no:cacheprovider",
-                      "tests/gan", "tests/training_run")  # fmt: skip
+                      *ON_JAX_TOO)  # fmt: skip
     assert done.returncode == 0, done.stdout[-5000:]
 
 
