@@ -102,10 +102,10 @@ def test_reused_fakes_step_is_the_critic_update_then_a_generator_update_through_
         )
     assert max(np.abs(ops.convert_to_numpy(w)).max() for w in reused.critic.weights) <= 0.01
     moved = 0.0
-    for mine, want, before in zip(
+    for variable, expected, before in zip(
         reused.generator.trainable_weights, weights, start.generator.trainable_weights, strict=True
     ):
-        mine, want = ops.convert_to_numpy(mine), ops.convert_to_numpy(want)
+        mine, want = ops.convert_to_numpy(variable), ops.convert_to_numpy(expected)
         np.testing.assert_allclose(mine, want, atol=1e-6)
         moved = max(moved, np.abs(mine - ops.convert_to_numpy(before)).max())
     assert moved > 1e-4  # the generator really moved

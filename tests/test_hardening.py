@@ -110,7 +110,9 @@ def test_a_signal_during_evaluation_ends_the_run_killed(trained, tmp_path, sig):
     process.send_signal(sig)
     returncode = process.wait(timeout=120)
     text = log.read_text()  # on a crash, the Python stack of every thread (PYTHONFAULTHANDLER)
-    assert returncode > 0, f"the run died of signal {-returncode}, not a clean stop:\n{text[-8000:]}"
+    assert returncode > 0, (
+        f"the run died of signal {-returncode}, not a clean stop:\n{text[-8000:]}"
+    )
     output = " ".join(text.split())
     assert f"kedro run stopped by {sig.name}" in output, output[-5000:]
     (stopped,) = runs(trained)[before:]
