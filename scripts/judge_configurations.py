@@ -38,6 +38,7 @@ from write_tables import targets_met
 
 from wgan_pipeline.gan.images import image_grid
 from wgan_pipeline.gan.judge import Judge, classifier_identity
+from wgan_pipeline.params import trained_on
 
 SEED = 0  # the noise every generator is judged on, and the ceiling's pixel noise
 # the four quality targets, as the results files record them
@@ -215,18 +216,34 @@ def make_judge(classifier, test_images, latent_dim: int, noise: str) -> Judge:
     )
 
 
-def judge_inputs(judge: Path | None = None) -> tuple:
-    """The catalog's classifier (the judge), or the judge saved at ``judge``, and the raw
-    images, through a Kedro session."""
+def judge_inputs(judge=None) -> tuple:
+    """The catalog's classifier (the judge), or ``judge`` where given, and the raw images,
+    through a Kedro session."""
     os.chdir(ROOT)
     from kedro.framework.session import KedroSession  # noqa: PLC0415
     from kedro.framework.startup import bootstrap_project  # noqa: PLC0415
 
     bootstrap_project(ROOT)
     with KedroSession.create(project_path=ROOT) as session:
-        catalog = session.load_context().catalog
-        classifier = keras.saving.load_model(judge) if judge else catalog.load("classifier")
-        return classifier, catalog.load("raw_images")
+        context = session.load_context()
+        dataset = context.params["data"].dataset
+        if judge is not None and trained_on(judge.name) not in (None, dataset):
+            raise SystemExit(f"--judge: '{judge.name}' was trained on {trained_on(judge.name)}, "
+                             f"but the runs are judged on {dataset}: pass a {dataset} judge.")  # fmt: skip
+        classifier = judge if judge is not None else context.catalog.load("classifier")
+        return classifier, context.catalog.load("raw_images")
+
+
+def load_judge(path: Path):
+    """The judge saved at ``path``, or SystemExit naming what is wrong with the file."""
+    if not path.is_file():
+        raise SystemExit(f"--judge {path}: no such file. Pass a judge.keras that `kedro run "
+                         "--pipeline classifier` wrote (data/06_models/<dataset>/judge.keras).")  # fmt: skip
+    try:
+        return keras.saving.load_model(path, safe_mode=True)
+    except (ValueError, OSError) as error:
+        raise SystemExit(f"--judge {path} is not a saved Keras model ({error}). Pass a "
+                         "judge.keras that `kedro run --pipeline classifier` wrote.") from None  # fmt: skip
 
 
 def judge_runs(client, items: list[str], classifier, test_images, grids: Path | None):
@@ -265,8 +282,8 @@ def main() -> None:
     parser.add_argument(
         "--judge",
         type=Path,
-        help="judge with this saved judge (a .keras "
-        "classifier, e.g. one trained on another machine), not the catalog's",
+        help="judge with this saved judge (a judge.keras, e.g. one trained on another "
+        "machine), not the catalog's",
     )
     parser.add_argument(
         "--machine",
@@ -274,7 +291,7 @@ def main() -> None:
         help="the machine the runs trained on, for the results file",
     )
     args = parser.parse_args()
-    classifier, raw = judge_inputs(args.judge)
+    classifier, raw = judge_inputs(load_judge(args.judge) if args.judge else None)
     client, _ = tracking()
     n = evaluation_params().n_samples
     rows, metrics, runs, judge = judge_runs(client, args.run, classifier, raw["x_test"], args.grids)
