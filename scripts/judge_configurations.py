@@ -227,11 +227,13 @@ def judge_inputs(judge=None) -> tuple:
     with KedroSession.create(project_path=ROOT) as session:
         context = session.load_context()
         dataset = context.params["data"].dataset
-        if judge is not None and trained_on(judge.name) not in (None, dataset):
-            raise SystemExit(f"--judge: '{judge.name}' was trained on {trained_on(judge.name)}, "
-                             f"but the runs are judged on {dataset}: pass a {dataset} judge.")  # fmt: skip
-        classifier = judge if judge is not None else context.catalog.load("classifier")
-        return classifier, context.catalog.load("raw_images")
+        if judge is None:
+            return context.catalog.load("classifier"), context.catalog.load("raw_images")
+        other = trained_on(judge.name)
+        if other not in (None, dataset):
+            raise SystemExit(f"--judge: '{judge.name}' was trained on {other}, but the runs are "
+                             f"judged on {dataset}: pass a {dataset} judge.")  # fmt: skip
+        return judge, context.catalog.load("raw_images")
 
 
 def load_judge(path: Path):

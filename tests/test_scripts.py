@@ -39,11 +39,16 @@ def saved_model(path: Path, name: str) -> Path:
     return path
 
 
+def not_a_model(path: Path) -> Path:
+    path.write_text("not a zip file")
+    return path
+
+
 @pytest.mark.parametrize(
     ("make", "message"),
     [
         (lambda folder: folder / "missing.keras", "missing.keras: no such file"),
-        (lambda folder: folder / "notes.keras", "is not a saved Keras model"),
+        (lambda folder: not_a_model(folder / "notes.keras"), "is not a saved Keras model"),
         (lambda folder: saved_model(folder / "fashion.keras", "fashion_mnist_classifier"),
          "'fashion_mnist_classifier' was trained on fashion_mnist, but the runs are judged on "
          "mnist: pass a mnist judge"),
@@ -51,7 +56,6 @@ def saved_model(path: Path, name: str) -> Path:
     ids=["missing", "not_a_model", "another_data_set"],
 )  # fmt: skip
 def test_a_bad_judge_is_refused_naming_the_problem(project, tmp_path, make, message):
-    (tmp_path / "notes.keras").write_text("not a zip file")
     done = judge_configurations(project, make(tmp_path))
     output = " ".join((done.stdout + done.stderr).split())
     assert done.returncode != 0
