@@ -226,9 +226,9 @@ def judge_inputs(judge=None) -> tuple:
     bootstrap_project(ROOT)
     with KedroSession.create(project_path=ROOT) as session:
         context = session.load_context()
-        dataset = context.params["data"].dataset
         if judge is None:
             return context.catalog.load("classifier"), context.catalog.load("raw_images")
+        dataset = context.params["data"].dataset
         other = trained_on(judge.name)
         if other not in (None, dataset):
             raise SystemExit(f"--judge: '{judge.name}' was trained on {other}, but the runs are "
