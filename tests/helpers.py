@@ -150,6 +150,28 @@ def kedro(project: Path, *args: str, timeout: int = 300) -> subprocess.Completed
     )  # fmt: skip
 
 
+# `python -m kedro`, printing at exit which of the heavy libraries the process imported.
+KEDRO_REPORTING_IMPORTS = """
+import atexit, sys
+heavy = ("tensorflow", "keras", "jax")
+atexit.register(lambda: print("heavy imports:", [m for m in heavy if m in sys.modules]))
+from kedro.framework.cli import main
+sys.argv[0] = "python -m kedro"
+main()
+"""
+
+
+def kedro_imports(project: Path, *args: str) -> tuple[subprocess.CompletedProcess, str]:
+    """``kedro(project, *args)``, and the line naming which of TensorFlow, Keras and JAX the
+    process imported (``heavy imports: []`` for none)."""
+    done = subprocess.run(
+        [sys.executable, "-c", KEDRO_REPORTING_IMPORTS, *args],
+        check=False, cwd=project, env=kedro_env(), capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    said = [line for line in done.stdout.splitlines() if line.startswith("heavy imports:")]
+    return done, said[-1] if said else "heavy imports: (not reported)"
+
+
 def make_project_copy(root: Path, with_mnist: bool = True, with_fashion: bool = False) -> Path:
     """pyproject.toml, conf/, src/ and an empty data/ tree, as a fresh clone has them, in git.
 

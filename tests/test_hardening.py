@@ -334,5 +334,5 @@ def test_a_huge_number_is_refused_naming_the_key_before_any_node(tmp_path, value
     done = kedro(project, "run", "--env", "test", "--params", f"training.epochs={value}")
     output = " ".join((done.stdout + done.stderr).split())
     assert done.returncode != 0
-    assert "Parameter 'training'" in output and said in output, output[-3000:]
+    assert "Parameter validation failed: training" in output and said in output, output[-3000:]
     assert "Running node" not in output and "Exceeds the limit" not in output

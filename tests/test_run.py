@@ -21,6 +21,7 @@ from .helpers import (
     digest,
     judge_files,
     kedro,
+    kedro_imports,
     make_project_copy,
     model_versions,
     python_without_project,
@@ -157,10 +158,12 @@ def test_mlflow_store_is_at_the_project_root(finished_run):
     ],
 )
 def test_bad_parameters_stop_the_run_before_any_node(tmp_path, params, expected):
+    """Within seconds: refused before Kedro imports the pipelines, and with them TensorFlow."""
     project = make_project_copy(tmp_path, with_mnist=False)
-    result = kedro(project, "run", "--env", "test", "--params", params, timeout=120)
+    result, heavy = kedro_imports(project, "run", "--env", "test", "--params", params)
     output = " ".join((result.stdout + result.stderr).split())  # undo rich's line wrapping
     assert result.returncode != 0
+    assert heavy == "heavy imports: []"
     assert "Parameter validation failed" in output
     for text in expected:
         assert text in output

@@ -44,6 +44,7 @@ def sweep(env, address, num_trials, max_concurrent) -> None:
     bootstrap_project(project)
     with KedroSession.create(project_path=project, env=env) as session:
         context = session.load_context()  # checks the env, the params and the tracking server
+        parameters = context.config_loader["parameters"]  # raw: context.params imports Keras
         try:
             raw = context.config_loader["sweep"].get("sweep")
         except MissingConfigException:
@@ -53,16 +54,16 @@ def sweep(env, address, num_trials, max_concurrent) -> None:
             raw = {**raw, **{k: v for k, v in overrides.items() if v is not None}}
         try:
             spec = parse_spec(raw)
-            check_against_params(spec, context.params)
+            check_against_params(spec, parameters)
         except SweepSpecError as exc:
             raise SweepCommandError(str(exc)) from None
-        if spec.pipeline not in pipelines:
+        address = address or os.environ.get("RAY_ADDRESS")
+        check_reachable(address)
+        if spec.pipeline not in pipelines:  # the first look at the pipelines: imports Keras
             raise SweepCommandError(
                 f"sweep.pipeline '{spec.pipeline}' is not a pipeline of this project: they are "
                 f"{sorted(pipelines)}. Nothing was run."
             )
-        address = address or os.environ.get("RAY_ADDRESS")
-        check_reachable(address)
         if "classifier" in pipelines[spec.pipeline].inputs() and not context.catalog.exists(
             "classifier"
         ):
@@ -81,12 +82,8 @@ def sweep(env, address, num_trials, max_concurrent) -> None:
                 f"kedro sweep needs Ray Tune and Optuna ({exc.name} is missing): "
                 'pip install -e ".[sweep]". Nothing was run.'
             ) from None
-        training = context.params.get("training")
-        epochs = (
-            spec.params.get("training.epochs")
-            or getattr(training, "epochs", None)
-            or ((training or {}).get("epochs", 1))
-        )
+        training = parameters.get("training") or {}
+        epochs = spec.params.get("training.epochs") or training.get("epochs", 1)
         best = run_sweep(
             spec,
             project=project,

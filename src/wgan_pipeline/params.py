@@ -1,16 +1,18 @@
 """Every parameter group's schema: types, bounds and descriptions; conf/base holds the values.
 
 A node argument annotated with one of these (``params: TrainingParams``) makes Kedro validate
-the group before any node runs, so a bad value stops ``kedro run`` in its first second. Every
-field is required: the value lives in conf/base/parameters_<pipeline>.yml alone, never here
-too (tests/test_params.py checks the two agree key for key).
+the group before any node runs, and hand the node the model. ConfigChecksHook checks the raw
+values against them first (``check_values``), before Kedro imports the pipelines and with them
+TensorFlow, so a bad value stops ``kedro run`` within seconds. Every field is required: the
+value lives in conf/base/parameters_<pipeline>.yml alone, never here too (tests/test_params.py
+checks the two agree key for key).
 """
 
 from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 MAX_SEED = 2**32 - 1  # NumPy's and Keras' seeds are 32-bit
 MAX_INT = 2**63 - 1  # what NumPy's and Keras' int64 hold: a key's own bound speaks below it
@@ -245,6 +247,28 @@ SCHEMAS: dict[str, type[Params]] = {
     "training": TrainingParams,
     "evaluation": EvaluationParams,
 }
+
+
+def check_values(parameters: dict[str, Any]) -> None:
+    """Each group against its schema, as Kedro checks them once it has imported every pipeline
+    (and with the pipelines Keras and TensorFlow): so a bad value is refused in the run's first
+    seconds. Raises ValueError naming every fault and its key."""
+    faults = []
+    for group, schema in SCHEMAS.items():
+        values = parameters.get(group)
+        if values is None or isinstance(values, BaseModel):
+            continue
+        try:
+            schema.model_validate(values)
+        except ValidationError as exc:
+            faults.append(schema_errors(exc, group))
+    if faults:
+        raise ValueError(f"Parameter validation failed: {'; '.join(faults)}.")
+
+
+def schema_errors(exc: ValidationError, group: str) -> str:
+    """A schema's faults in a line, each named by its key: ``training.epochs: Input should ...``."""
+    return "; ".join(f"{'.'.join([group, *map(str, e['loc'])])}: {e['msg']}" for e in exc.errors())
 
 
 def check_groups(parameters: dict[str, Any]) -> None:

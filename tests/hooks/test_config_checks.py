@@ -35,18 +35,18 @@ class Loader(dict):
 
 
 class Context:
-    def __init__(self, dataset, globals_dataset, runtime=None):
-        self.params = {"data": {"dataset": dataset}}
+    def __init__(self, globals_dataset, runtime=None):
         self.config_loader = Loader({"dataset": globals_dataset}, runtime)
 
 
 def test_a_data_set_set_where_the_catalog_cannot_see_it_is_refused():
     """data.dataset in a parameters file: the catalog would read MNIST's files and paths."""
+    fashion = {"dataset": "fashion_mnist"}
     with pytest.raises(ConfigurationError, match="data.dataset is 'fashion_mnist' in the param"):
-        check_dataset_follows_globals(Context("fashion_mnist", "mnist"))
-    check_dataset_follows_globals(Context("mnist", "mnist"))
-    runtime = {"data": {"dataset": "fashion_mnist"}}  # --params: params and catalog both follow
-    check_dataset_follows_globals(Context("fashion_mnist", "mnist", runtime))
+        check_dataset_follows_globals(Context("mnist"), fashion)
+    check_dataset_follows_globals(Context("mnist"), {"dataset": "mnist"})
+    runtime = {"data": fashion}  # --params: params and catalog both follow
+    check_dataset_follows_globals(Context("mnist", runtime), fashion)
 
 
 def test_the_fashion_env_moves_the_parameter_and_every_path():

@@ -10,7 +10,7 @@ from typing import Any
 from kedro.framework.hooks import hook_impl
 
 from wgan_pipeline.hooks.output_paths import check_output_paths, output_root_fault
-from wgan_pipeline.params import check_groups
+from wgan_pipeline.params import check_groups, check_values
 
 
 class ConfigurationError(ValueError):
@@ -25,7 +25,8 @@ class ConfigChecksHook:
       message about something else (MLflow's "filesystem tracking backend" error);
     - every parameter group must be one the pipelines know, and bounds between groups must hold
       (params.check_groups): a typo such as ``--params trainng.epochs=1`` would otherwise be
-      ignored without a word;
+      ignored without a word; every value must fit its group's schema (params.check_values,
+      before Kedro's own check imports the pipelines, and with them TensorFlow);
     - ``output_root`` must be a folder for the run's outputs, inside the project or made for it.
 
     Then before kedro-mlflow opens the run (``tryfirst``), so a refusal leaves no MLflow run:
@@ -45,12 +46,15 @@ class ConfigChecksHook:
                 f"The Kedro environment '{env}' does not exist: there is no folder {conf / env}. "
                 f"The environments are {sorted(envs - {'base'})}; nothing was run."
             )
+        # The raw values (--params merged): context.params would import every pipeline first.
+        parameters = context.config_loader["parameters"]
         try:
-            check_groups(context.params)
+            check_groups(parameters)
+            check_values(parameters)
         except ValueError as exc:
             raise ConfigurationError(f"{exc} Nothing was run.") from None
-        check_mixed_precision(context.params.get("training"))
-        check_dataset_follows_globals(context)
+        check_mixed_precision(parameters.get("training"))
+        check_dataset_follows_globals(context, parameters.get("data"))
         check_output_root(context)
         return (yield)
 
@@ -120,12 +124,11 @@ def check_output_root(context) -> None:
         )
 
 
-def check_dataset_follows_globals(context) -> None:
+def check_dataset_follows_globals(context, data: dict[str, Any] | None) -> None:
     """``data.dataset`` set in a parameters file, where the catalog cannot see it, would train
     on one data set's files and name the models after another: refused. The catalog's paths
     follow ``--params data.dataset=...`` or globals.yml's ``dataset``."""
-    data = context.params.get("data")
-    wanted = getattr(data, "dataset", None) or (data or {}).get("dataset")
+    wanted = (data or {}).get("dataset")
     runtime = (context.config_loader.runtime_params or {}).get("data") or {}
     catalog_dataset = runtime.get("dataset") or context.config_loader["globals"].get("dataset")
     if wanted is not None and catalog_dataset is not None and wanted != catalog_dataset:
@@ -140,10 +143,7 @@ def check_dataset_follows_globals(context) -> None:
 def check_mixed_precision(training) -> None:
     """``training.mixed_precision: true`` where bfloat16 cannot run stops the run now, not with
     an abort once training starts."""
-    wanted = getattr(training, "mixed_precision", None)
-    if wanted is None and isinstance(training, dict):
-        wanted = training.get("mixed_precision")
-    if wanted is not True:
+    if not isinstance(training, dict) or training.get("mixed_precision") is not True:
         return
     from wgan_pipeline.training_run.devices import bfloat16_unsupported  # noqa: PLC0415 (TF)
 

@@ -10,8 +10,6 @@ from typing import Any
 import mlflow
 from kedro.framework.hooks import hook_impl
 
-from wgan_pipeline.training_run.devices import report_devices
-
 
 class RunTagsHook:
     """After kedro-mlflow started the run (``trylast``): tags ``kedro_env``, ``dataset``,
@@ -24,6 +22,8 @@ class RunTagsHook:
 
     @hook_impl(trylast=True)
     def before_pipeline_run(self, run_params: dict[str, Any], pipeline, catalog) -> None:
+        from wgan_pipeline.training_run.devices import report_devices  # noqa: PLC0415 (Keras)
+
         self._catalog = catalog
         devices = report_devices()
         if mlflow.active_run() is None:  # tracking switched off for this pipeline

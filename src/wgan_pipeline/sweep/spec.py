@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from wgan_pipeline.params import RUNTIME_KEYS, SCHEMAS, Params, check_groups
+from wgan_pipeline.params import RUNTIME_KEYS, SCHEMAS, Params, check_groups, schema_errors
 
 
 class SweepSpecError(ValueError):
@@ -126,7 +126,9 @@ def parse_spec(raw: Any) -> SweepSpec:
     try:
         return SweepSpec(**raw)
     except ValidationError as exc:
-        raise SweepSpecError(f"The sweep spec is wrong: {_errors(exc, 'sweep')}. Nothing was run.")
+        raise SweepSpecError(
+            f"The sweep spec is wrong: {schema_errors(exc, 'sweep')}. Nothing was run."
+        )
     except ValueError as exc:  # a model validator's own message
         raise SweepSpecError(f"The sweep spec is wrong: {exc}. Nothing was run.") from None
 
@@ -171,14 +173,10 @@ def check_against_params(spec: SweepSpec, parameters: dict[str, Any]) -> None:
                 SCHEMAS[group](**merged[group])
             except ValidationError as exc:
                 raise SweepSpecError(
-                    f"{where} would give trials a bad parameter: {_errors(exc, group)}. "
+                    f"{where} would give trials a bad parameter: {schema_errors(exc, group)}. "
                     "Nothing was run."
                 ) from None
         try:
             check_groups(merged)
         except ValueError as exc:
             raise SweepSpecError(f"{where}: {exc} Nothing was run.") from None
-
-
-def _errors(exc: ValidationError, prefix: str) -> str:
-    return "; ".join(f"{'.'.join([prefix, *map(str, e['loc'])])}: {e['msg']}" for e in exc.errors())

@@ -21,13 +21,15 @@ import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import keras
 import numpy as np
 
 from wgan_pipeline.durable import fsync
 from wgan_pipeline.gan.errors import CheckpointError
+
+if TYPE_CHECKING:
+    import keras
 
 logger = logging.getLogger(__name__)
 
@@ -125,7 +127,7 @@ def save(directory: Path, model: keras.Model, progress: Progress, identity: dict
             np.savez(tmp / "best_generator.npz", *progress.best_weights)
         record = {
             "critic_step": progress.critic_step,
-            "noise_state": keras.ops.convert_to_numpy(model.noise_seed.state).tolist(),
+            "noise_state": np.asarray(model.noise_seed.state).tolist(),
             "identity": identity,
             "run_id": progress.run_id,
             "history": progress.history,
