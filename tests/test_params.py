@@ -10,6 +10,7 @@ from wgan_pipeline.params import (
     EvaluationParams,
     TrainingParams,
     check_groups,
+    check_values,
 )
 from wgan_pipeline.settings import CONFIG_LOADER_ARGS
 
@@ -146,6 +147,24 @@ def test_unknown_groups_and_bounds_between_groups_are_named():
     small = {**groups, "data": {"max_train_images": 10}}
     with pytest.raises(ValueError, match=r"data.max_train_images \(10\) .* training.batch_size"):
         check_groups(small)
+
+
+def test_every_bad_value_of_every_group_is_named_with_its_key_and_rule():
+    """What ConfigChecksHook refuses before Kedro imports the pipelines (and TensorFlow)."""
+    groups = base_groups()
+    check_values(groups)  # conf/base is sound
+    check_values({**groups, "training": TrainingParams(**groups["training"])})  # typed already
+    bad = {
+        **groups,
+        "training": {**groups["training"], "epochs": 0, "clip_value": "x"},
+        "evaluation": {**groups["evaluation"], "n_samplez": 5},
+    }
+    with pytest.raises(ValueError, match="^Parameter validation failed: ") as refused:
+        check_values(bad)
+    said = str(refused.value)
+    assert "training.epochs: Input should be greater than or equal to 1" in said
+    assert "training.clip_value: Input should be a valid number" in said
+    assert "evaluation: Value error, unknown key(s) ['n_samplez']" in said
 
 
 def test_judge_samples_must_exceed_the_k_of_the_knn_metrics():
