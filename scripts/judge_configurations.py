@@ -36,6 +36,7 @@ from PIL import Image
 from project import ROOT, config, evaluation_params, logged_models, tracking
 from write_tables import targets_met
 
+from wgan_pipeline.datasets.mlflow_generator import load_pyfunc
 from wgan_pipeline.gan.images import image_grid
 from wgan_pipeline.gan.judge import Judge, classifier_identity
 from wgan_pipeline.params import trained_on
@@ -49,7 +50,7 @@ TARGETS = {"fid_times_floor": 3, "class_share_low": 0.07, "class_share_high": 0.
 def kept_generator(run) -> object:
     """The Keras generator the run logged as ``generator`` (its kept one)."""
     (model,) = [m for m in logged_models(run) if m.name == "generator"]
-    return mlflow.pyfunc.load_model(f"models:/{model.model_id}").unwrap_python_model().generator
+    return load_pyfunc(f"models:/{model.model_id}").unwrap_python_model().generator
 
 
 def targets(m: dict, floor: float) -> list[str]:

@@ -22,6 +22,7 @@ import mlflow
 from PIL import Image
 from project import finished_runs, logged_models, tracking
 
+from wgan_pipeline.datasets.mlflow_generator import load_pyfunc
 from wgan_pipeline.gan.images import image_grid, latent_noise
 
 
@@ -101,7 +102,7 @@ def copy_artifacts(run, curve: Path | None, grids: Path | None) -> None:
                              run.data.params["training.noise"], seed=0)  # fmt: skip
         env = run.data.tags.get("kedro_env", "local")
         for model in models:
-            digits = mlflow.pyfunc.load_model(f"models:/{model.model_id}").predict(noise)
+            digits = load_pyfunc(f"models:/{model.model_id}").predict(noise)
             grid = Image.fromarray(image_grid(digits, rows=8))
             grid = grid.resize((grid.width * 2, grid.height * 2), Image.NEAREST)
             grid.save(grids / f"{model.name}_{env}.png")

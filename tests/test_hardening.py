@@ -22,6 +22,7 @@ import mlflow
 import pandas as pd
 import pytest
 
+from wgan_pipeline.datasets.mlflow_generator import load_pyfunc
 from wgan_pipeline.gan.models import build_critic, build_generator, plain_generator
 
 from .helpers import (
@@ -247,7 +248,7 @@ def registered_generator(project: Path, version: str) -> keras.Model:
     with kept_mlflow_state():
         mlflow.set_registry_uri(f"sqlite:///{project / 'mlflow.db'}")
         mlflow.set_tracking_uri(f"sqlite:///{project / 'mlflow.db'}")
-        model = mlflow.pyfunc.load_model(f"models:/wgan-generator/{version}")
+        model = load_pyfunc(f"models:/wgan-generator/{version}")
         return model.unwrap_python_model().generator
 
 

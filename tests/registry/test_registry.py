@@ -3,6 +3,8 @@ champion alias moving only to a better one under the same judge, and re-judged w
 changed; loaded back from the registry (ours and kedro-mlflow's dataset, and plain MLflow)."""
 
 import shutil
+import sys
+import tempfile
 
 import keras
 import mlflow
@@ -27,7 +29,8 @@ from wgan_pipeline.pipelines.release.nodes import (
     release_kept,
 )
 
-from ..helpers import base_params, real_batch, use_fresh_mlflow_store
+from ..browser.helpers import free_port, running_server
+from ..helpers import base_params, kedro_env, real_batch, use_fresh_mlflow_store
 
 NAME = "wgan-generator"
 EVALUATION = EvaluationParams(**base_params("evaluation", n_samples=40, n_reference=40,
@@ -121,7 +124,7 @@ def test_the_champion_loads_from_the_catalog_and_from_plain_mlflow(store):
     expected = unscale_images(model.predict(noise, verbose=0))
     from_catalog = MlflowModelRegistryDataset(model_name=NAME, alias="champion",
                                               flavor="mlflow.pyfunc").load()  # fmt: skip
-    from_mlflow = mlflow.pyfunc.load_model(f"models:/{NAME}@champion")
+    from_mlflow = mlflow.pyfunc.load_model(f"models:/{NAME}@champion", dst_path=str(store))
     for loaded in (from_catalog, from_mlflow):
         digits = loaded.predict(noise)
         assert digits.shape == (16, 28, 28) and digits.dtype == np.uint8
@@ -129,6 +132,30 @@ def test_the_champion_loads_from_the_catalog_and_from_plain_mlflow(store):
     signature = from_mlflow.metadata.signature.to_dict()
     assert "float32" in signature["inputs"] and "[-1, 100]" in signature["inputs"]
     assert "uint8" in signature["outputs"] and "[-1, 28, 28]" in signature["outputs"]
+
+
+def test_a_champion_kept_by_a_tracking_server_loads_without_leaving_a_copy(tmp_path, monkeypatch):
+    """MLflow downloads a model a server keeps into a new temporary folder at each load, and
+    keeps it: 27 MB left in /tmp by every run that compared with the chapter's champion."""
+    port = free_port()
+    args = [sys.executable, "-m", "mlflow", "server", "--backend-store-uri",
+            f"sqlite:///{tmp_path / 'mlflow.db'}", "--artifacts-destination",
+            (tmp_path / "artifacts").as_uri(), "--serve-artifacts", "--host", "127.0.0.1",
+            "--port", str(port), "--workers", "1"]  # fmt: skip
+    env = {**kedro_env(), "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
+    with running_server(args, tmp_path, tmp_path / "server.log", env) as server:
+        uri = f"http://127.0.0.1:{port}"
+        server.wait_for_http(f"{uri}/health", timeout=180)
+        mlflow.set_tracking_uri(uri)
+        mlflow.set_registry_uri(uri)
+        a_run(generator(1), 50.0, classifier(0))
+        temporary = tmp_path / "tmp"
+        temporary.mkdir()
+        monkeypatch.setattr(tempfile, "tempdir", str(temporary))
+        champion = MlflowGeneratorDataset(registered_model_name=NAME).load()
+    assert champion["version"] == "1"
+    assert champion["generator"](np.zeros((2, 100), np.float32)).shape == (2, 28, 28, 1)
+    assert list(temporary.iterdir()) == []
 
 
 def test_the_last_generator_is_logged_with_its_epoch_not_registered(store):

@@ -43,6 +43,15 @@ def pinned_requirements() -> list[str]:
 MODEL_CODE = Path(__file__).parents[1] / "registry" / "digits_model.py"
 
 
+def load_pyfunc(uri: str) -> mlflow.pyfunc.PyFuncModel:
+    """The MLflow model at ``uri`` (``models:/...``), read through a temporary folder that is
+    gone when this returns. ``mlflow.pyfunc.load_model`` alone downloads a model kept by a
+    tracking server into a new temporary folder at each load and never deletes it: 27 MB a load
+    for the chapter's generator."""
+    with tempfile.TemporaryDirectory(prefix="wgan-model-") as tmp:
+        return mlflow.pyfunc.load_model(uri, dst_path=tmp)
+
+
 class MlflowGeneratorDataset(AbstractDataset[dict, dict]):
     def __init__(
         self,
@@ -121,7 +130,7 @@ class MlflowGeneratorDataset(AbstractDataset[dict, dict]):
             return None if "RESOURCE" in exc.error_code else _dangling(name, alias, None, exc)
         try:
             uri = f"models:/{name}/{version.version}"  # the version read, even if the alias moves
-            model = mlflow.pyfunc.load_model(uri).unwrap_python_model()
+            model = load_pyfunc(uri).unwrap_python_model()
         except Exception as exc:  # noqa: BLE001 (files gone or corrupt: MLflow, OS, Keras errors)
             return _dangling(name, alias, version.version, exc)
         return {"version": str(version.version), "tags": dict(version.tags),
