@@ -253,6 +253,13 @@ def check_values(parameters: dict[str, Any]) -> None:
     """Each group against its schema, as Kedro checks them once it has imported every pipeline
     (and with the pipelines Keras and TensorFlow): so a bad value is refused in the run's first
     seconds. Raises ValueError naming every fault and its key."""
+    faults = value_faults(parameters)
+    if faults:
+        raise ValueError(f"Parameter validation failed: {faults}.")
+
+
+def value_faults(parameters: dict[str, Any]) -> str | None:
+    """Every value of ``parameters``' raw groups that its schema refuses, in a line, or None."""
     faults = []
     for group, schema in SCHEMAS.items():
         values = parameters.get(group)
@@ -262,8 +269,7 @@ def check_values(parameters: dict[str, Any]) -> None:
             schema.model_validate(values)
         except ValidationError as exc:
             faults.append(schema_errors(exc, group))
-    if faults:
-        raise ValueError(f"Parameter validation failed: {'; '.join(faults)}.")
+    return "; ".join(faults) or None
 
 
 def schema_errors(exc: ValidationError, group: str) -> str:

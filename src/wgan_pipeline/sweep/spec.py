@@ -10,7 +10,14 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from wgan_pipeline.params import RUNTIME_KEYS, SCHEMAS, Params, check_groups, schema_errors
+from wgan_pipeline.params import (
+    RUNTIME_KEYS,
+    SCHEMAS,
+    Params,
+    check_groups,
+    schema_errors,
+    value_faults,
+)
 
 
 class SweepSpecError(ValueError):
@@ -168,14 +175,11 @@ def check_against_params(spec: SweepSpec, parameters: dict[str, Any]) -> None:
             group, _, field = name.partition(".")
             merged.setdefault(group, {})[field] = item
         where = f"sweep.search_space.{key} = {value!r}" if key else "sweep.params"
-        for group in {name.partition(".")[0] for name in trial}:
-            try:
-                SCHEMAS[group](**merged[group])
-            except ValidationError as exc:
-                raise SweepSpecError(
-                    f"{where} would give trials a bad parameter: {schema_errors(exc, group)}. "
-                    "Nothing was run."
-                ) from None
+        faults = value_faults(merged)
+        if faults:
+            raise SweepSpecError(
+                f"{where} would give trials a bad parameter: {faults}. Nothing was run."
+            )
         try:
             check_groups(merged)
         except ValueError as exc:
