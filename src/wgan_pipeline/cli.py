@@ -1,21 +1,27 @@
-"""The project's own Kedro commands (Kedro adds them to ``kedro``): ``kedro sweep``.
+"""The project's own Kedro commands (Kedro adds them to ``kedro``): ``kedro sweep``, and
+``kedro run`` as Kedro's own but for one thing: a refusal (errors.Refused) prints its message
+alone, without a traceback, and exits with 1.
 
 Kedro's packaged-project route (``python -m wgan_pipeline``, an installed wheel) takes ``run``
-from this module, so Kedro's own ``run`` is named here."""
+from this module too."""
 
 from __future__ import annotations
 
+import copy
+import functools
 import os
 import socket
 from pathlib import Path
 
 import click
 from kedro.config import MissingConfigException
-from kedro.framework.cli.project import run  # noqa: F401 (`python -m wgan_pipeline` runs it)
+from kedro.framework.cli.project import run as kedro_run
 from kedro.framework.project import pipelines
 from kedro.framework.session import KedroSession
 from kedro.framework.startup import bootstrap_project
 
+from wgan_pipeline.errors import Refused
+from wgan_pipeline.gan.errors import TrainingDivergedError
 from wgan_pipeline.hooks.system_metrics import sampling_interval
 from wgan_pipeline.sweep.spec import SweepSpecError, check_against_params, parse_spec
 
@@ -27,6 +33,39 @@ class SweepCommandError(click.ClickException):
 @click.group(name="wgan-pipeline")
 def cli() -> None:
     """The project's commands."""
+
+
+class RefusedRun(click.ClickException):
+    """``Error: <message>`` on stderr, exit code 1 (click's own handling)."""
+
+
+def refusal(exc: BaseException) -> BaseException | None:
+    """The refusal an error is or was raised from (Kedro re-raises some wrapped), or None."""
+    while exc is not None:
+        if isinstance(exc, Refused | TrainingDivergedError):
+            return exc
+        exc = exc.__cause__ or exc.__context__
+    return None
+
+
+def _refusals_without_traceback(command):
+    @functools.wraps(command)
+    def run_command(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except Exception as exc:
+            refused = refusal(exc)
+            if refused is None:
+                raise
+            raise RefusedRun(str(refused)) from None
+
+    return run_command
+
+
+# `kedro run`: Kedro's command (its options, help and behaviour), refusals printed plainly.
+run = copy.copy(kedro_run)
+run.callback = _refusals_without_traceback(kedro_run.callback)
+cli.add_command(run)
 
 
 @cli.command()

@@ -10,6 +10,7 @@ checks the two agree key for key).
 
 from __future__ import annotations
 
+import difflib
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -48,6 +49,12 @@ def check_data_set(model: Any, role: str, dataset: str) -> None:
         )
 
 
+def did_you_mean(unknown: list[str], known) -> str:
+    """`` (did you mean 'clip_value'?)`` for the known names closest to mistyped ones, or ``""``."""
+    close = [m for name in unknown for m in difflib.get_close_matches(name, list(known), n=1)]
+    return f" (did you mean {', '.join(repr(m) for m in close)}?)" if close else ""
+
+
 class Params(BaseModel):
     """A ``params:<group>`` schema: strict types, no unknown keys, messages that list the keys."""
 
@@ -61,7 +68,8 @@ class Params(BaseModel):
             unknown = sorted(set(values) - set(cls.model_fields))
             if unknown:
                 raise ValueError(
-                    f"unknown key(s) {unknown}; the allowed keys are {list(cls.model_fields)}"
+                    f"unknown key(s) {unknown}{did_you_mean(unknown, cls.model_fields)}; the "
+                    f"allowed keys are {list(cls.model_fields)}"
                 )
             huge = sorted(k for k, v in values.items() if isinstance(v, int) and v > MAX_INT)
             if huge:
@@ -178,6 +186,23 @@ class TrainingParams(Params):
         return self
 
 
+class QualityTargets(Params):
+    """``params:evaluation.targets``: what a good generator's samples reach, judged against the
+    real test images (whose own FID is the floor)."""
+
+    fid_times_floor: float = Field(
+        gt=0, description="FID at most this multiple of the real test images' FID (the floor)."
+    )
+    class_share_low: float = Field(
+        ge=0, le=1, description="Every class at least this share of the samples."
+    )
+    class_share_high: float = Field(
+        ge=0, le=1, description="... and at most this share (every class drawn evenly)."
+    )
+    precision: float = Field(ge=0, le=1, description="Precision at least this (fidelity).")
+    recall: float = Field(ge=0, le=1, description="Recall at least this (diversity).")
+
+
 class EvaluationParams(Params):
     """``params:evaluation``; checked by Kedro before any node runs."""
 
@@ -207,6 +232,9 @@ class EvaluationParams(Params):
     )
     judge_samples: int = Field(
         ge=10, le=10000, description="Images from fixed noise each judging during training scores."
+    )
+    targets: QualityTargets = Field(
+        description="The four quality targets the kept generator is checked against."
     )
 
     @model_validator(mode="after")
@@ -286,7 +314,8 @@ def check_groups(parameters: dict[str, Any]) -> None:
     unknown = sorted(set(parameters) - set(SCHEMAS) - set(RUNTIME_KEYS))
     if unknown:
         raise ValueError(
-            f"Unknown parameter group(s) {unknown}: the groups are {sorted(SCHEMAS)}. Check the "
+            f"Unknown parameter group(s) {unknown}{did_you_mean(unknown, SCHEMAS)}: the groups "
+            f"are {sorted(SCHEMAS)}. Check the "
             "spelling in --params and in conf/*/parameters*.yml."
         )
     root = parameters.get("output_root")

@@ -83,13 +83,17 @@ class IdxGzDataset(AbstractDataset[None, dict[str, np.ndarray]]):
         self.metadata = metadata
 
     def load(self) -> dict[str, np.ndarray]:
-        arrays = {}
-        for key, (file, shape, sha256) in self._files.items():
-            target = self._path / file
-            if not target.exists():
-                self._download(target, shape, sha256)
-            arrays[key] = read_idx_gz(target, shape, sha256, self._fix(target))
-        return arrays
+        self.fetch()
+        return {
+            key: read_idx_gz(self._path / file, shape, sha256, self._fix(self._path / file))
+            for key, (file, shape, sha256) in self._files.items()
+        }
+
+    def fetch(self) -> None:
+        """Download the files that are missing (a file there is left as it is)."""
+        for file, shape, sha256 in self._files.values():
+            if not (self._path / file).exists():
+                self._download(self._path / file, shape, sha256)
 
     def save(self, data: None) -> None:
         raise DatasetError(f"{type(self).__name__} is read-only: {self._path} is never written.")

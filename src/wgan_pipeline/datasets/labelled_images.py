@@ -50,6 +50,11 @@ class LabelledImagesDataset(AbstractDataset[None, dict[str, np.ndarray]]):
     def load(self) -> dict[str, np.ndarray]:
         return self._reader.load()
 
+    def fetch(self) -> None:
+        """Download what is missing now (a run does it before its MLflow run opens, so a failed
+        download leaves no failed run behind); raises RawDataError naming the file to place."""
+        self._reader.fetch()
+
     def save(self, data: None) -> None:
         raise DatasetError(f"The raw {self._dataset} files are never written by the pipeline.")
 

@@ -25,6 +25,8 @@ import numpy as np
 from kedro.io import AbstractDataset, DatasetError
 from tqdm.auto import tqdm
 
+from wgan_pipeline.errors import Refused
+
 logger = logging.getLogger(__name__)
 
 KERAS_MNIST_URL = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/mnist.npz"
@@ -40,7 +42,7 @@ MNIST_LAYOUT: dict[str, tuple[tuple[int, ...], int | None]] = {
 }
 
 
-class RawDataError(DatasetError):
+class RawDataError(Refused, DatasetError):
     """A raw data file cannot be had: a download failed, or a file is not what it should be."""
 
 
@@ -89,9 +91,13 @@ class MnistNpzDataset(AbstractDataset[None, dict[str, np.ndarray]]):
         self.metadata = metadata
 
     def load(self) -> dict[str, np.ndarray]:
+        self.fetch()
+        return read_mnist_npz(self._filepath, self._layout)
+
+    def fetch(self) -> None:
+        """Download the file if it is missing (a file there is left as it is)."""
         if not self._filepath.exists():
             self._download()
-        return read_mnist_npz(self._filepath, self._layout)
 
     def save(self, data: None) -> None:
         raise DatasetError(
@@ -114,7 +120,13 @@ class MnistNpzDataset(AbstractDataset[None, dict[str, np.ndarray]]):
             )
         with partial_beside(target) as tmp:
             with tmp.open("wb") as out:
-                digest = fetch(self._url, out, self._timeout_s)
+                digest = fetch(
+                    self._url,
+                    out,
+                    self._timeout_s,
+                    fix=f"place MNIST's mnist.npz (11 MB, Keras' layout) at {target} by hand, "
+                    f"e.g. `cp mnist.npz {target}`, and run again.",
+                )
             if self._sha256 and digest != self._sha256.lower():
                 raise MnistFileError(
                     f"The file downloaded from {self._url} for '{target}' has SHA-256 {digest}, "

@@ -9,11 +9,12 @@ from typing import Any
 
 from kedro.framework.hooks import hook_impl
 
+from wgan_pipeline.errors import Refused
 from wgan_pipeline.hooks.output_paths import check_output_paths, output_root_fault
 from wgan_pipeline.params import check_groups, check_values
 
 
-class ConfigurationError(ValueError):
+class ConfigurationError(Refused, ValueError):
     """The run's configuration cannot be right: a missing env, an unknown parameter group."""
 
 
@@ -31,7 +32,8 @@ class ConfigChecksHook:
 
     Then before kedro-mlflow opens the run (``tryfirst``), so a refusal leaves no MLflow run:
     every path the pipeline reads or writes must be usable (output_paths.check_output_paths),
-    and the judge must be there and unchanged (``check_judge``).
+    the judge must be there and unchanged (``check_judge``), and the raw data there or
+    downloaded (its message names the file to place).
     """
 
     _conf_catalog: dict[str, Any] = {}  # noqa: RUF012 (replaced per run, never mutated)
@@ -66,6 +68,8 @@ class ConfigChecksHook:
     def before_pipeline_run(self, run_params, pipeline, catalog) -> None:
         check_output_paths(pipeline, self._conf_catalog)
         check_judge(pipeline, catalog, run_params.get("env"))
+        if "raw_images" in pipeline.inputs():
+            catalog.get("raw_images").fetch()  # a failed download: no MLflow run left FAILED
 
 
 def conf_envs(conf: Path) -> set[str]:

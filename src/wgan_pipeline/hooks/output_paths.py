@@ -7,8 +7,10 @@ import os
 from pathlib import Path
 from typing import Any
 
+from wgan_pipeline.errors import Refused
 
-class OutputPathError(RuntimeError):
+
+class OutputPathError(Refused, RuntimeError):
     """A catalog path cannot be written: something that is not a folder stands in its way."""
 
 

@@ -14,12 +14,14 @@ import mlflow
 from kedro.config import MissingConfigException
 from kedro.framework.hooks import hook_impl
 
+from wgan_pipeline.errors import Refused
 
-class TrackingServerUnreachableError(RuntimeError):
+
+class TrackingServerUnreachableError(Refused, RuntimeError):
     """The MLflow tracking server configured in mlflow.yml does not answer."""
 
 
-class TrackingStoreError(RuntimeError):
+class TrackingStoreError(Refused, RuntimeError):
     """The local MLflow store cannot be opened."""
 
 
