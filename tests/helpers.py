@@ -128,25 +128,30 @@ def use_fresh_mlflow_store(folder: Path) -> str:
     return uri
 
 
-def kedro_env() -> dict[str, str]:
+def kedro_env(verbose: bool = True) -> dict[str, str]:
     """The environment the CLI runs in; COLUMNS: a wide console, so rich does not break long
-    paths in messages; PYTHONFAULTHANDLER: a run that crashes prints every thread's Python stack."""
+    paths in messages; PYTHONFAULTHANDLER: a run that crashes prints every thread's Python stack;
+    WGAN_VERBOSE: Kedro's per-node lines too, which tests of refusals look for ("Running node"
+    must not be there), unless ``verbose`` is false (the console as a user sees it)."""
     env = {
         **os.environ,
         "KEDRO_DISABLE_TELEMETRY": "1",
         "TF_CPP_MIN_LOG_LEVEL": "2",
         "COLUMNS": "400",
         "PYTHONFAULTHANDLER": "1",
+        "WGAN_VERBOSE": "1" if verbose else "",
     }
     for name in MLFLOW_PROCESS_STATE:
         env.pop(name, None)
     return env
 
 
-def kedro(project: Path, *args: str, timeout: int = 300) -> subprocess.CompletedProcess:
+def kedro(
+    project: Path, *args: str, timeout: int = 300, verbose: bool = True
+) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "kedro", *args],
-        check=False, cwd=project, env=kedro_env(), capture_output=True, text=True, timeout=timeout,
+        [sys.executable, "-m", "kedro", *args], check=False, cwd=project,
+        env=kedro_env(verbose), capture_output=True, text=True, timeout=timeout,
     )  # fmt: skip
 
 
@@ -201,10 +206,15 @@ def make_project_copy(root: Path, with_mnist: bool = True, with_fashion: bool = 
     return project
 
 
+CONSOLE = "kedro-run-console.txt"  # beside a trained project: what its run printed
+
+
 def trained_project(root: Path) -> Path:
-    """A project copy under ``root`` after one real ``kedro run --env test``."""
+    """A project copy under ``root`` after one real ``kedro run --env test``, its console (as a
+    user sees it, not verbose) in ``root / CONSOLE``."""
     project = make_project_copy(root)
-    done = kedro(project, "run", "--env", "test")
+    done = kedro(project, "run", "--env", "test", verbose=False)
+    (root / CONSOLE).write_text(done.stdout + done.stderr)
     assert done.returncode == 0, (done.stdout + done.stderr)[-5000:]
     return project
 

@@ -16,7 +16,7 @@ def test_kedro_run_on_fashion_mnist_keeps_its_own_judge_and_tags_the_run(tmp_pat
     done = kedro(project, "run", "--env", "test", "--params", "data.dataset=fashion_mnist")
     output = " ".join((done.stdout + done.stderr).split())
     assert done.returncode == 0, output[-5000:]
-    assert "fashion_mnist classifier: test accuracy" in output
+    assert "The fashion_mnist judge's test accuracy" in output
 
     judge = project / "data" / "06_models" / "fashion_mnist" / "test_judge.keras"
     assert keras.saving.load_model(judge).name == "fashion_mnist_classifier"

@@ -18,6 +18,7 @@ from PIL import Image
 from wgan_pipeline.gan.images import latent_noise, unscale_images
 
 from .helpers import (
+    CONSOLE,
     digest,
     judge_files,
     kedro,
@@ -50,6 +51,54 @@ def test_kedro_run_writes_models_that_load_without_the_project(finished_run, tmp
     counts, max_weight = out.strip().splitlines()
     assert counts == "6738689 23873 (None, 28, 28, 1)"
     assert float(max_weight) <= np.float32(0.1)  # conf/base: clip_value 0.1
+
+
+def test_the_console_tells_the_runs_story_and_nothing_else(finished_run):
+    """No TensorFlow C++ line, no Python warning, no traceback, no per-dataset line; an epoch a
+    line; the last lines say what was kept, how good it is, where the digits are and which
+    MLflow run holds them."""
+    lines = (finished_run.parent / CONSOLE).read_text().splitlines()
+    text = "\n".join(lines)
+    assert len(lines) <= 30, text
+    for noise in ("I0000", "E0000", "absl::InitializeLog", "Warning:", "Traceback",
+                  "Loading data from", "Running node", "Downloading artifacts"):  # fmt: skip
+        assert noise not in text, noise
+    assert [line for line in lines if "epoch 1/2 · FID " in line or "epoch 2/2 · FID " in line]
+    kept, targets, digits, run = lines[-4:]
+    assert "Kept epoch " in kept and " on 100 samples by judge " in kept
+    assert "Targets met: " in targets and "of 4 (FID ≤ 3× floor " in targets
+    assert "Digits: data/08_reporting/sample_grid.png" in digits
+    assert "MLflow run '" in run and "http://127.0.0.1:5000/#/experiments/" in run
+
+
+def test_a_mistyped_key_is_refused_in_a_few_lines_naming_the_key_it_meant(tmp_path):
+    project = make_project_copy(tmp_path, with_mnist=False)
+    result = kedro(project, "run", "--params", "training.clip_vaule=0.01", verbose=False)
+    lines = (result.stdout + result.stderr).strip().splitlines()
+    assert result.returncode != 0
+    assert len(lines) <= 10, lines
+    assert "unknown key(s) ['clip_vaule'] (did you mean 'clip_value'?)" in lines[-1]
+    assert lines[-1].startswith("Error: ") and "Traceback" not in "\n".join(lines)
+
+
+def test_offline_without_mnist_the_message_names_the_file_to_place(tmp_path):
+    """The download fails before the MLflow run opens: no FAILED run is left behind."""
+    project = make_project_copy(tmp_path, with_mnist=False)
+    with socket.socket() as closed:  # a port nothing listens on: refused at once
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    (project / "conf" / "offline").mkdir()
+    (project / "conf" / "offline" / "catalog.yml").write_text(
+        "raw_images:\n  type: wgan_pipeline.datasets.LabelledImagesDataset\n  dataset: mnist\n"
+        f"  path: data/01_raw\n  mnist_url: http://127.0.0.1:{port}/mnist.npz\n"
+    )
+    result = kedro(project, "run", "--env", "offline", verbose=False)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "Could not download MNIST" in output and "data/01_raw/mnist.npz by hand" in output
+    assert "Traceback" not in output
+    with sqlite3.connect(project / "mlflow.db") as db:
+        assert db.execute("select count(*) from runs").fetchone() == (0,)
 
 
 def test_kedro_run_writes_samples_grid_and_history(finished_run):

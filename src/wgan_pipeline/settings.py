@@ -3,17 +3,19 @@
 See https://docs.kedro.org/en/stable/configure/configuration_basics/ for what can be set here.
 """
 
+import logging
 import sys
-import warnings
 from pathlib import Path
 
 from kedro.config import OmegaConfigLoader
 from kedro.utils import find_kedro_project
 from kedro_mlflow.config.resolvers import resolve_random_name
 
+from wgan_pipeline import verbose
 from wgan_pipeline.hooks import (
     ConfigChecksHook,
     RunLifecycleHook,
+    RunSummaryHook,
     RunTagsHook,
     SerialSavesHook,
     SystemMetricsHook,
@@ -21,15 +23,14 @@ from wgan_pipeline.hooks import (
     TypedParamsAsDictsHook,
 )
 
-# A warning a user of this project cannot act on: Kedro 1.7's own config loader calls OmegaConf's
-# deprecated register_new_resolver (three times a run).
-warnings.filterwarnings("ignore", r"register_new_resolver\(\) is deprecated", UserWarning)
-
-
 # Kedro parses `--params` before any hook runs, and Python refuses to read an int of over 4,300
 # digits there with its own message: up to what one command-line argument holds (128 KiB), it is
 # read, so the parameter's schema names the key and the bound (params.MAX_INT).
 sys.set_int_max_str_digits(max(sys.get_int_max_str_digits(), 1 << 17))
+
+# kedro-mlflow sets its logger to INFO as it is imported (above), over conf/logging.yml.
+if not verbose():
+    logging.getLogger("kedro_mlflow").setLevel(logging.WARNING)
 
 
 def _project_root() -> str:
@@ -45,6 +46,7 @@ HOOKS = (
     TypedParamsAsDictsHook(),
     RunTagsHook(),
     RunLifecycleHook(),
+    RunSummaryHook(),
     SerialSavesHook(),
     SystemMetricsHook(),
 )

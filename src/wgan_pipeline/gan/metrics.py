@@ -9,7 +9,7 @@ always report the real-vs-real reference computed with the same classifier.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
 import numpy as np
 
@@ -278,3 +278,21 @@ def _same_width(real: np.ndarray, fake: np.ndarray) -> None:
         raise ValueError(
             f"real_features have {real.shape[1]} features but fake_features {fake.shape[1]}"
         )
+
+
+def targets_met(
+    generated: Mapping[str, float], floor_fid: float, targets: Mapping[str, float]
+) -> dict[str, bool]:
+    """Which of the four quality targets a scorecard (``scorecard``'s keys) meets, each named as
+    a person reads it (``FID ≤ 3× floor``): FID within ``fid_times_floor`` times the real images'
+    (``floor_fid``), every class's share within [``class_share_low``, ``class_share_high``],
+    precision and recall at least theirs."""
+    low, high = targets["class_share_low"], targets["class_share_high"]
+    return {
+        f"FID ≤ {targets['fid_times_floor']:g}× floor": generated["fid"]
+        <= targets["fid_times_floor"] * floor_fid,
+        f"every class {low:.0%}–{high:.0%}": low <= generated["rarest_class_share"]
+        and generated["commonest_class_share"] <= high,
+        f"precision ≥ {targets['precision']:g}": generated["precision"] >= targets["precision"],
+        f"recall ≥ {targets['recall']:g}": generated["recall"] >= targets["recall"],
+    }

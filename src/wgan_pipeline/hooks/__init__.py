@@ -12,11 +12,13 @@ kedro-mlflow's own hook (which runs as installed; settings.py registers ours):
 4. each node: ``TypedParamsAsDictsHook`` (``tryfirst``) shows typed parameters to kedro-mlflow
    as dicts; ``SerialSavesHook`` makes saves and loads of runs started together take turns;
 5. the run ends (``trylast``, after kedro-mlflow closed it): ``RunLifecycleHook`` removes or
-   keeps the checkpoints and turns a stop into KILLED (wgan_pipeline/lifecycle.py).
+   keeps the checkpoints and turns a stop into KILLED (wgan_pipeline/lifecycle.py);
+   ``RunSummaryHook`` says what the run kept, how good it is and where it all is.
 """
 
 from .config_checks import ConfigChecksHook
 from .lifecycle import RunLifecycleHook
+from .run_summary import RunSummaryHook
 from .run_tags import RunTagsHook
 from .serial_saves import SerialSavesHook
 from .system_metrics import SystemMetricsHook
@@ -26,6 +28,7 @@ from .typed_params import TypedParamsAsDictsHook
 __all__ = [
     "ConfigChecksHook",
     "RunLifecycleHook",
+    "RunSummaryHook",
     "RunTagsHook",
     "SerialSavesHook",
     "SystemMetricsHook",

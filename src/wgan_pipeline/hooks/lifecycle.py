@@ -80,7 +80,7 @@ class RunLifecycleHook:
     def after_pipeline_run(self, run_params, pipeline, catalog) -> None:
         for folders in self._run_folders:
             for folder in folders.release(remove=True):
-                logger.info("Outputs saved: checkpoints in %s removed.", folder)
+                logger.debug("Outputs saved: checkpoints in %s removed.", folder)
         self._end()
 
     @hook_impl(trylast=True)

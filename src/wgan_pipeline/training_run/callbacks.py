@@ -177,16 +177,6 @@ class JudgeEpochs(keras.callbacks.Callback):
             self._log(row, "judge" if source == "raw" else "judge_ema")
         generator.set_weights(raw)
         best = self.progress.best
-        logger.info(
-            "Epoch %d judged: FID %s; the best so far is epoch %d's %s generator, FID %.2f.",
-            step,
-            ", ".join(
-                f"{r['source']} {r['fid']:.2f}" for r in self.progress.judged[-len(candidates) :]
-            ),
-            best["epoch"],
-            best["source"],
-            best["fid"],
-        )
         if mlflow.active_run() is not None:
             mlflow.log_metrics({"best_fid": best["fid"], "best_epoch": best["epoch"]}, step=step)
             mlflow.set_tag("best_generator", f"epoch {best['epoch']} ({best['source']})")

@@ -6,7 +6,6 @@ What ``train_wgan`` (the training pipeline's node) calls; the GAN itself is gan/
 from __future__ import annotations
 
 import logging
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,6 +13,7 @@ import keras
 import numpy as np
 import pandas as pd
 
+from wgan_pipeline.console import three_digits
 from wgan_pipeline.gan.images import latent_noise
 from wgan_pipeline.gan.judge import Judge
 from wgan_pipeline.gan.models import plain_generator
@@ -36,6 +36,7 @@ from .callbacks import (
 )
 from .data import make_dataset
 from .devices import devices, enable_determinism
+from .progress import FitProgress
 from .resume import resume_or_start
 from .run_folder import RunFolders
 
@@ -113,10 +114,10 @@ def train(
         kept = plain_generator(wgan.generator)
         kept.set_weights(progress.best_weights)
         logger.info(
-            "Keeping epoch %d's %s generator (judged FID %.2f); the last epoch's is saved too.",
+            "Keeping epoch %d's %sgenerator (judged FID %s); the last epoch's is saved too.",
             progress.best["epoch"],
-            progress.best["source"],
-            progress.best["fid"],
+            "" if progress.best["source"] == "raw" else "moving-average ",
+            three_digits(progress.best["fid"]),
         )
     judged = pd.DataFrame(progress.judged or None, columns=None if progress.judged else JUDGED)
     if len(judged):
@@ -156,6 +157,7 @@ def _fit(
         epochs,
         MlflowLiveLogger(samples, params.grid_rows),
         *([judging] if judging else []),
+        FitProgress("epoch", params.epochs, lambda epoch, logs: epoch_line(progress, epoch, logs)),
         checkpoint,  # last: saves what the others recorded
     ]
     start_epoch, skip = divmod(progress.critic_step, steps_per_epoch)
@@ -170,9 +172,23 @@ def _fit(
                 steps_per_epoch=steps_per_epoch - skip,
                 shuffle=False,  # make_dataset shuffles
                 callbacks=callbacks,
-                verbose=1 if sys.stdout.isatty() else 2,
+                verbose=0,  # FitProgress says what a person needs
             )
             start_epoch, skip = (start_epoch + 1, 0) if skip else (params.epochs, 0)
+
+
+def epoch_line(progress: checkpoints.Progress, epoch: int, logs: dict) -> str:
+    """What an epoch gave, for the console: its judged FID (and the moving average's) and the
+    best so far; without judging, the Wasserstein estimate."""
+    rows = [r for r in progress.judged if r["epoch"] == epoch]
+    if not rows:
+        estimate = logs.get("wasserstein_estimate")
+        return "" if estimate is None else f"Wasserstein estimate {float(estimate):.3g}"
+    names = {"raw": "", "ema": "moving average "}
+    fids = ", ".join(f"{names[r['source']]}FID {three_digits(r['fid'])}" for r in rows)
+    best = progress.best
+    kept = f"epoch {best['epoch']}{'' if best['source'] == 'raw' else ' (moving average)'}"
+    return f"{fids} · best {three_digits(best['fid'])}, {kept}"
 
 
 def set_steps_per_call(model: keras.Model, asked: int, steps_per_epoch: int) -> int:

@@ -11,6 +11,7 @@ from wgan_pipeline.gan.images import scale_images
 from wgan_pipeline.gan.judge import classifier_identity
 from wgan_pipeline.gan.models import build_classifier
 from wgan_pipeline.params import ClassifierParams, DataParams, check_data_set, model_name
+from wgan_pipeline.training_run.progress import FitProgress
 
 logger = logging.getLogger(__name__)
 
@@ -33,10 +34,15 @@ def train_classifier(
         )
         classifier = saved
     else:
+        logger.info(
+            "Training the %s judge, a classifier that scores every run's digits (first run "
+            "only: later runs reuse it).",
+            data.dataset,
+        )
         classifier = _train(raw, params, data.dataset)
     predicted = classifier.predict(scale_images(raw["x_test"]), batch_size=1000, verbose=0)
     accuracy = float(np.mean(predicted.argmax(axis=1) == raw["y_test"]))
-    logger.info("%s classifier: test accuracy %.4f.", data.dataset, accuracy)
+    logger.info("The %s judge's test accuracy: %.4f.", data.dataset, accuracy)
     card = {
         "dataset": data.dataset,
         "hash": classifier_identity(classifier),
@@ -62,6 +68,11 @@ def _train(raw: dict[str, np.ndarray], params: ClassifierParams, dataset: str) -
         y_train.astype("int64"),
         batch_size=params.batch_size,
         epochs=params.epochs,
-        verbose=2,
+        verbose=0,
+        callbacks=[FitProgress("judge epoch", params.epochs, _accuracy)],
     )
     return classifier
+
+
+def _accuracy(epoch: int, logs: dict) -> str:
+    return f"accuracy {float(logs['accuracy']):.3f}" if "accuracy" in logs else ""
