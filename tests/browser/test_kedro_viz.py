@@ -1,5 +1,9 @@
 """`kedro viz build` on a copy of the project, served over HTTP and opened in headless Chromium:
-the flowchart shows the pipeline's main nodes."""
+the flowchart shows the pipeline's main nodes, and the overview its pipelines in their layers.
+
+README's picture of the pipelines is this test's overview screenshot: refresh it with
+``WGAN_SCREENSHOT_DIR=docs/images pytest -n 0 tests/browser/test_kedro_viz.py`` (it writes
+docs/images/kedro_viz_overview.png and the expanded graph, docs/images/kedro_viz.png)."""
 
 from __future__ import annotations
 
@@ -33,6 +37,9 @@ GRAPH_NODES_JS = """els => els.map(e => ({
     visible: e.getBoundingClientRect().width > 0,
 }))"""
 
+LAYER_NAMES_JS = "els => els.map(e => (e.textContent || '').trim())"
+VISIBLE_COUNT_JS = "els => els.filter(e => e.getBoundingClientRect().height > 0).length"
+
 
 def shown_as(node: dict, name: str) -> bool:
     """A graph node is ``name``: its visible label contains it, or its full (namespaced) name
@@ -63,6 +70,10 @@ def test_kedro_viz_shows_the_main_nodes(tmp_path, page):
     assert result.returncode == 0, output[-5000:]
     build = project / "build"
     assert (build / "index.html").is_file() and (build / "api" / "main").is_file(), output[-3000:]
+    # A cycle among the catalog's layers only logs a warning, and kedro-viz draws no layer at all.
+    assert "circular dependency" not in output, output[-3000:]
+    layers = json.loads((build / "api" / "main").read_text())["layers"]
+    assert layers, f"kedro-viz ordered no layers:\n{output[-3000:]}"
 
     with static_http_server(build, tmp_path / "http.log") as url:
         # expandAllPipelines: nodes inside namespaced (modular) pipelines, not collapsed boxes
@@ -91,7 +102,8 @@ def test_kedro_viz_shows_the_main_nodes(tmp_path, page):
             )
         save_screenshot(page, "kedro_viz.png")
 
-        # The default view: the six pipelines as boxes, data flowing between them.
+        # The default view: the six pipelines as boxes, data flowing between them, down through
+        # the catalog's layers (a band and a name each).
         with screenshot_on_failure(page, "kedro_viz_overview.png"):
             page.goto(url, wait_until="load")
             page.wait_for_selector("g.pipeline-node", state="visible", timeout=30_000)
@@ -99,4 +111,9 @@ def test_kedro_viz_shows_the_main_nodes(tmp_path, page):
             nodes = page.eval_on_selector_all("g.pipeline-node", GRAPH_NODES_JS)
             boxes = {n["label"] for n in nodes if n["type"] == "modularPipeline" and n["visible"]}
             assert set(PIPELINES) <= boxes, f"pipeline boxes drawn: {sorted(boxes)}; nodes: {nodes}"
+            names = page.eval_on_selector_all(".pipeline-layer-name", LAYER_NAMES_JS)
+            bands = page.eval_on_selector_all("rect.pipeline-layer", VISIBLE_COUNT_JS)
+            assert names == layers and bands == len(layers), (
+                f"layers drawn: {names} in {bands} bands; kedro-viz ordered {layers}"
+            )
         save_screenshot(page, "kedro_viz_overview.png")

@@ -1,5 +1,7 @@
 """The registered pipelines, run with SequentialRunner on an in-memory catalog of tiny data."""
 
+from graphlib import CycleError, TopologicalSorter
+
 import keras
 import numpy as np
 import pandas as pd
@@ -24,10 +26,87 @@ EVALUATION = EvaluationParams(**base_params("evaluation",
 ))  # fmt: skip
 
 
+CONF = PROJECT_ROOT / "conf"
+# The data's flow, top to bottom in kedro-viz: each layer only feeds the ones after it.
+LAYERS = ["raw", "model_input", "models", "model_output", "reporting", "release"]
+
+
 @pytest.fixture(scope="module")
 def pipelines():
     bootstrap_project(PROJECT_ROOT)  # find_pipelines needs the configured project
     return register_pipelines()
+
+
+def catalog_config(env: str = "local") -> dict:
+    """The catalog's entries as configured in conf/base and conf/``env``, not instantiated."""
+    from kedro.config import OmegaConfigLoader  # noqa: PLC0415
+
+    from wgan_pipeline.settings import CONFIG_LOADER_ARGS  # noqa: PLC0415
+
+    return OmegaConfigLoader(str(CONF), **CONFIG_LOADER_ARGS, env=env)["catalog"]
+
+
+def kedro_viz_layers(catalog: dict) -> dict[str, str]:
+    """Each dataset's ``metadata: kedro-viz: layer:``."""
+    return {
+        name: entry["metadata"]["kedro-viz"]["layer"]
+        for name, entry in catalog.items()
+        if "layer" in (entry.get("metadata") or {}).get("kedro-viz", {})
+    }
+
+
+def layer_edges(pipeline, layers: dict[str, str]) -> dict[tuple[str, str], tuple[str, str]]:
+    """As kedro-viz orders its layers: layer A comes before layer B when data flows from a
+    dataset of A to one of B through any chain of nodes and unlayered datasets. Each edge
+    ``(A, B)`` with one ``(dataset of A, dataset of B)`` that makes it."""
+    after: dict[str, set[str]] = {}  # dataset -> the datasets one node downstream
+    for node in pipeline.nodes:
+        for name in node.inputs:
+            after.setdefault(name, set()).update(node.outputs)
+    edges = {}
+    for start, start_layer in layers.items():
+        seen, todo = set(), list(after.get(start, ()))
+        while todo:
+            name = todo.pop()
+            if name in seen:
+                continue
+            seen.add(name)
+            todo.extend(after.get(name, ()))
+            if layers.get(name, start_layer) != start_layer:
+                edges.setdefault((start_layer, layers[name]), (start, name))
+    return edges
+
+
+# Every environment that has a catalog of its own (conf/local for a user's overrides).
+CATALOG_ENVS = sorted(
+    {"local"} | {p.parent.name for p in CONF.glob("*/catalog*.yml") if p.parent.name != "base"}
+)
+
+
+@pytest.mark.parametrize("env", CATALOG_ENVS)
+def test_kedro_viz_layers_follow_the_data_without_a_cycle(pipelines, env):
+    """kedro-viz draws no layers at all ("circular dependency detected among layers") as soon as
+    one dataset of a layer feeds, through any nodes, a dataset of an earlier layer."""
+    catalog = catalog_config(env)
+    layers = kedro_viz_layers(catalog)
+    unlayered = sorted(name for name in catalog if name not in layers)
+    assert not unlayered, f"catalog entries without a kedro-viz layer: {unlayered}"
+    assert set(layers.values()) <= set(LAYERS), set(layers.values()) - set(LAYERS)
+    for name, pipeline in pipelines.items():
+        edges = layer_edges(pipeline, layers)
+        graph: dict[str, set[str]] = {layer: set() for layer in set(layers.values())}
+        for before, later in edges:
+            graph[later].add(before)
+        try:
+            order = list(TopologicalSorter(graph).static_order())
+        except CycleError as exc:
+            cycle = exc.args[1]  # [A, B, ..., A]
+            links = [f"{a} ({edges[a, b][0]}) feeds {b} ({edges[a, b][1]})" for a, b in
+                     zip(cycle, cycle[1:])]  # fmt: skip
+            pytest.fail(f"pipeline {name!r}: the layers form a cycle: {'; '.join(links)}")
+        if name == "__default__":  # every layer is in it, each one feeding the next
+            assert all((a, b) in edges for a, b in zip(LAYERS, LAYERS[1:])), edges
+            assert order == LAYERS
 
 
 def run(pipeline, inputs: dict, outputs: list[str]) -> dict:
@@ -59,7 +138,7 @@ def test_default_pipeline_is_the_six_in_order(pipelines):
     # one namespace per pipeline (kedro-viz groups by it); dataset names are not prefixed
     for name in ("data_processing", "classifier", "training", "reporting", "release"):
         assert {node.namespace for node in pipelines[name].nodes} == {name}
-    # `--pipeline evaluation` judges the saved generator again, draws it and releases it
+    # `--pipelines evaluation` judges the saved generator again, draws it and releases it
     evaluation = {node.namespace for node in pipelines["evaluation"].nodes}
     assert evaluation == {"evaluation", "reporting", "release"}
     assert "generator" in pipelines["training"].outputs()
@@ -171,7 +250,7 @@ def test_evaluation_and_reporting_slice(pipelines, small_generator, tiny_mnist):
 
 @pytest.mark.parametrize("name", ["reporting", "release"])
 def test_reporting_and_release_run_alone_from_what_a_run_saved(pipelines, name):
-    """Every input of `kedro run --pipeline reporting` or `--pipeline release` is a catalog
+    """Every input of `kedro run --pipelines reporting` or `--pipelines release` is a catalog
     entry (a file, the judge, the registry), none an in-memory result of another pipeline."""
     from kedro.config import OmegaConfigLoader  # noqa: PLC0415
 
