@@ -14,6 +14,7 @@ import pytest
 
 from .helpers import (
     PROJECT_ROOT,
+    TEST_EXPERIMENT,
     kedro_env,
     make_project_copy,
     model_versions,
@@ -32,18 +33,19 @@ def on_backend(backend: str, *command: str, cwd: Path = PROJECT_ROOT, timeout: i
 
 @pytest.fixture(scope="module")
 def first_steps(tmp_path_factory):
-    """Runs helpers.backend_steps once per (backend, constraint, steps per call) asked for."""
+    """Runs helpers.backend_steps once per (backend, constraint, steps per call, normalization)
+    asked for."""
     done_runs = {}
 
-    def run(backend: str, constraint: str, steps_per_call: int = 1):
-        key = (backend, constraint, steps_per_call)
+    def run(backend: str, constraint: str, steps_per_call: int = 1, normalization: str = "none"):
+        key = (backend, constraint, steps_per_call, normalization)
         if key not in done_runs:
             out = tmp_path_factory.mktemp("steps") / "weights.npz"
             code = (
                 "import sys; from tests.helpers import backend_steps; backend_steps(*sys.argv[1:])"
             )
             done = on_backend(backend, sys.executable, "-c", code, str(out), constraint,
-                              str(steps_per_call))  # fmt: skip
+                              str(steps_per_call), normalization)  # fmt: skip
             assert done.returncode == 0, done.stderr[-3000:]
             done_runs[key] = np.load(out)
         return done_runs[key]
@@ -59,6 +61,26 @@ def test_jax_step_computes_what_the_tensorflow_step_computes(constraint, first_s
     assert int(jax_run["critic_steps"]) == 6 and int(jax_run["generator_steps"]) == 3
     moved = np.abs(tf_run["after"] - tf_run["before"]).max()
     assert moved > 1e-3  # the steps changed the weights far beyond the tolerance below
+    np.testing.assert_allclose(jax_run["after"], tf_run["after"], rtol=0, atol=1e-6)
+    for name in ("critic_loss", "generator_loss", "wasserstein_estimate"):
+        np.testing.assert_allclose(jax_run[name], tf_run[name], rtol=1e-4, atol=1e-7)
+
+
+def test_jax_step_with_batch_normalization_computes_what_the_tensorflow_step_computes(
+    first_steps,
+):
+    """The batch-normalized dcgan pair, clipped, as above: every weight, trainable and the
+    moving means and variances (updated by the real, the fake and the generator update's
+    critic calls, and by both generator calls), agrees after 6 critic steps."""
+    tf_run = first_steps("tensorflow", "clip", normalization="batch")
+    jax_run = first_steps("jax", "clip", normalization="batch")
+    assert int(jax_run["critic_steps"]) == 6 and int(jax_run["generator_steps"]) == 3
+    assert np.abs(tf_run["after"] - tf_run["before"]).max() > 1e-3
+    # 5 layers' moving means and variances: 2 x (4 x 8 x 8 + 16 + 8) in the generator, 2 x
+    # (16 + 32) in the critic; the steps moved them off their start, and alike on both backends
+    assert len(tf_run["moving"]) == 2 * (512 + 16 + 8) + 2 * (16 + 32)
+    assert np.abs(tf_run["moving"] - tf_run["moving_before"]).max() > 1e-3
+    np.testing.assert_allclose(jax_run["moving"], tf_run["moving"], rtol=0, atol=1e-6)
     np.testing.assert_allclose(jax_run["after"], tf_run["after"], rtol=0, atol=1e-6)
     for name in ("critic_loss", "generator_loss", "wasserstein_estimate"):
         np.testing.assert_allclose(jax_run[name], tf_run[name], rtol=1e-4, atol=1e-7)
@@ -114,7 +136,7 @@ def test_kedro_run_on_the_jax_backend(tmp_path):
     assert "Training with jax on cpu:0" in log
 
     client = mlflow.MlflowClient(tracking_uri=f"sqlite:///{project / 'mlflow.db'}")
-    (experiment,) = [e for e in client.search_experiments() if e.name == "wgan_pipeline"]
+    (experiment,) = [e for e in client.search_experiments() if e.name == TEST_EXPERIMENT]
     (run,) = client.search_runs([experiment.experiment_id])
     assert run.info.status == "FINISHED"
     history = client.get_metric_history(run.info.run_id, "wasserstein_estimate")

@@ -147,3 +147,87 @@ def test_mixed_precision_computes_in_bfloat16_and_keeps_float32_weights_scores_a
     # the plain float32 model that is saved draws the same digits, to bfloat16's precision
     plain = plain_generator(generator)
     np.testing.assert_allclose(plain(noise), images, atol=0.05)
+
+
+def normalized_wgan(critic=None, run_eagerly=False, **kwargs) -> WGAN:
+    """A clipped WGAN of batch-normalized dcgan networks of width 8 (seconds on a CPU), its
+    critic's learning rate big enough to push weights past c."""
+    keras.utils.set_random_seed(0)
+    generator = build_generator(100, architecture="dcgan", width=8, normalization="batch")
+    critic = critic or build_critic(architecture="dcgan", width=8, normalization="batch")
+    wgan = WGAN(generator, critic, latent_dim=100, seed=0, **{"clip_value": 0.01, **kwargs})
+    wgan.compile(keras.optimizers.RMSprop(0.05), keras.optimizers.RMSprop(5e-5),
+                 run_eagerly=run_eagerly)  # fmt: skip
+    return wgan
+
+
+def test_every_critic_parameter_is_clipped_after_a_step_with_batch_normalization():
+    """Kernels, biases and batch normalization's gamma and beta all lie within [-c, c] after one
+    clipped step; the moving statistics are no parameters and keep what the batches made them."""
+    wgan = normalized_wgan()
+    wgan.train_on_batch(real_batch(8))
+    trainable = {w.path: ops.convert_to_numpy(w) for w in wgan.critic.trainable_weights}
+    kinds = {path.rsplit("/", 1)[-1] for path in trainable}
+    assert kinds == {"kernel", "bias", "gamma", "beta"}
+    assert max(np.abs(w).max() for w in trainable.values()) <= np.float32(0.01)
+    gammas = [w for path, w in trainable.items() if path.endswith("gamma")]
+    assert all(np.allclose(g, 0.01) for g in gammas)  # from 1, clipped to the boundary
+    variances = [ops.convert_to_numpy(w) for w in wgan.critic.non_trainable_weights
+                 if w.path.endswith("moving_variance")]  # fmt: skip
+    assert len(variances) == 2 and min(v.min() for v in variances) > 0.5
+
+
+class BatchSizes(keras.layers.Layer):
+    """Passes images on unchanged, noting the batch size of every call (of every trace, in a
+    compiled step)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.seen = []
+
+    def call(self, images):
+        self.seen.append(images.shape[0])
+        return images
+
+
+@pytest.mark.parametrize("normalization", ["batch", "none"])
+def test_a_batch_normalized_critic_sees_real_and_fake_batches_in_separate_calls(normalization):
+    """With batch normalization each critic call holds one batch of 8 (real, fake, and the
+    generator update's fake), never both at once; without, real and fake go in one call of 16,
+    which is faster."""
+    sizes = BatchSizes(name="batch_sizes")
+    critic = keras.Sequential(
+        [keras.Input((28, 28, 1)), sizes,
+         build_critic(architecture="dcgan", width=8, normalization=normalization)]
+    )  # fmt: skip
+    wgan = normalized_wgan(critic=critic, run_eagerly=True)
+    assert wgan.critic_normalizes_batches == (normalization == "batch")
+    sizes.seen.clear()  # building the critic called it on a symbolic batch
+    wgan.train_on_batch(real_batch(8))
+    assert sizes.seen == ([8, 8, 8] if normalization == "batch" else [16, 8])
+
+
+def test_critic_terms_score_real_then_fake_apart_with_batch_normalization():
+    """The estimate is mean D(real) - mean D(fake), each batch normalized on its own: what two
+    separate training calls give, not one call on both."""
+    wgan = normalized_wgan()
+    real = real_batch(8)
+    fake = np.random.default_rng(3).uniform(-1, 1, (8, 28, 28, 1)).astype(np.float32)
+    calls = []
+
+    def score(images):
+        calls.append(int(images.shape[0]))
+        return wgan.critic(images, training=True)
+
+    wasserstein, penalty = wgan.critic_terms(score, input_gradient, real, fake)
+    assert calls == [8, 8] and float(penalty) == 0.0
+    apart = ops.mean(wgan.critic(real, training=True)) - ops.mean(wgan.critic(fake, training=True))
+    assert float(wasserstein) == pytest.approx(float(apart), rel=1e-5, abs=1e-6)
+    together = wgan.critic(np.concatenate([real, fake]), training=True)
+    mixed = ops.mean(together[:8]) - ops.mean(together[8:])
+    assert abs(float(mixed) - float(apart)) > 1e-6  # one call would have mixed the statistics
+
+
+def test_the_gradient_penalty_refuses_a_batch_normalized_critic():
+    with pytest.raises(ValueError, match="penalty is on each image's own gradient.*clip"):
+        normalized_wgan(constraint="gradient_penalty")

@@ -6,7 +6,9 @@ function ("Customizing what happens in fit() with JAX"). ``train_step`` below do
 step that way: the networks run through ``stateless_call``, the optimizers through
 ``stateless_apply``, the trackers through ``stateless_update_state``, the generator update
 through ``jax.lax.cond``, and the noise from an explicit seed. The loss terms are the model's
-own ``critic_terms``, so both backends compute the same thing (tested to 1e-6).
+own ``critic_terms``, so both backends compute the same thing (tested to 1e-6). What the
+networks' calls change of their non-trainable state (batch normalization's moving statistics)
+goes from call to call in the order TensorFlow's step makes them, and into the new state.
 
 Where this leans on Keras beyond that contract, and why (tests/test_jax_backend.py
 ``test_keras_jax_trainer_contract`` fails loudly if an upgrade changes either):
@@ -91,30 +93,23 @@ def train_step(model, state: tuple, data) -> tuple[dict, tuple]:
         seed = _next_seed(seed)
         return value
 
-    def run(network, weights, inputs):
-        outputs, _ = network.stateless_call(
-            weights, non_trainable.get(network.non_trainable_variables), inputs, training=True
-        )
-        return outputs
+    def state_of(network):  # its non-trainable values: batch normalization's moving statistics
+        return non_trainable.get(network.non_trainable_variables)
 
     # 1. A critic update on a real batch and a generated one.
-    fake = run(generator, trainable.get(generator.trainable_variables), draw(model.sample_noise))
+    fake, generator_state = _train_call(generator, trainable.get(generator.trainable_variables),
+                                        state_of(generator), draw(model.sample_noise))  # fmt: skip
     eps = draw(model.interpolation_weights) if model.uses_penalty else None
 
-    def critic_loss(weights):
-        wasserstein, penalty = model.critic_terms(
-            lambda images: run(critic, weights, images), input_gradient, real, fake, eps
-        )
-        return -wasserstein + model.gp_weight * penalty, (wasserstein, penalty)
-
     critic_weights = trainable.get(critic.trainable_variables)
-    (loss, (wasserstein, penalty)), grads = jax.value_and_grad(critic_loss, has_aux=True)(
-        critic_weights
-    )
+    (loss, (wasserstein, penalty, critic_state)), grads = jax.value_and_grad(
+        _critic_loss(model, real, fake, eps), has_aux=True
+    )(critic_weights, state_of(critic))
     critic_weights, critic_opt_values = critic_opt.stateless_apply(
         optimizers.get(critic_opt.variables), grads, critic_weights
     )
     if model.constraint == "clip":
+        # every trainable critic weight, batch normalization's gamma and beta too
         critic_weights = [jnp.clip(w, -model.clip_value, model.clip_value) for w in critic_weights]
     trainable.set(critic.trainable_variables, critic_weights)
     optimizers.set(critic_opt.variables, critic_opt_values)
@@ -125,16 +120,15 @@ def train_step(model, state: tuple, data) -> tuple[dict, tuple]:
     due = pending >= model.critic_steps_due(updates)
 
     def generator_update(operands):
-        weights, opt_values, tracker_values, seed = operands
+        weights, opt_values, tracker_values, seed, network_states = operands
         noise = model.sample_noise(batch_size, seed=seed)
-
-        def generator_loss(weights):
-            return -jnp.mean(run(critic, critic_weights, run(generator, weights, noise)))
-
-        loss, grads = jax.value_and_grad(generator_loss)(weights)
+        (loss, network_states), grads = jax.value_and_grad(
+            _generator_loss(model, critic_weights, noise), has_aux=True
+        )(weights, network_states)
         weights, opt_values = generator_opt.stateless_apply(opt_values, grads, weights)
         tracker_values = model.generator_loss_tracker.stateless_update_state(tracker_values, loss)
-        return (weights, opt_values, tracker_values, _next_seed(seed)), jnp.zeros((), "int32")
+        updated = (weights, opt_values, tracker_values, _next_seed(seed), network_states)
+        return updated, jnp.zeros((), "int32")  # no critic update pending
 
     def no_update(operands):
         return operands, pending
@@ -145,13 +139,16 @@ def train_step(model, state: tuple, data) -> tuple[dict, tuple]:
         optimizers.get(generator_opt.variables),
         metrics.get(generator_tracker),
         seed,
+        (generator_state, critic_state),
     )
-    (weights, opt_values, tracker_values, seed), pending = jax.lax.cond(
+    (weights, opt_values, tracker_values, seed, network_states), pending = jax.lax.cond(
         due, generator_update, no_update, operands
     )
     trainable.set(generator.trainable_variables, weights)
     optimizers.set(generator_opt.variables, opt_values)
     metrics.set(generator_tracker, tracker_values)
+    for network, network_state in zip((generator, critic), network_states, strict=True):
+        non_trainable.set(network.non_trainable_variables, network_state)
     non_trainable.set([model.critic_steps_pending, model.noise_seed.state], [pending, seed])
 
     for tracker, value in [
@@ -165,6 +162,45 @@ def train_step(model, state: tuple, data) -> tuple[dict, tuple]:
     logs["step_wasserstein_estimate"] = wasserstein
     new_state = tuple(group.values for group in (trainable, non_trainable, optimizers, metrics))
     return logs, new_state
+
+
+def _train_call(network: keras.Model, weights: list, network_state: list, inputs):
+    """``network`` on ``inputs`` in training, statelessly: (outputs, its non-trainable values
+    after the call, where batch normalization has updated its moving statistics)."""
+    return network.stateless_call(weights, network_state, inputs, training=True)
+
+
+def _critic_loss(model, real, fake, eps) -> Callable:
+    """(critic weights, critic state) -> (critic loss, (wasserstein, penalty, critic state))."""
+
+    def critic_loss(weights, critic_state):
+        def score(images):
+            nonlocal critic_state
+            scores, updated = _train_call(model.critic, weights, critic_state, images)
+            # Each call's updates reach the next (real, then fake: TensorFlow's order). Under
+            # the penalty's inner gradient they could not leave it; but a penalized critic has
+            # no batch normalization (WGAN refuses it), so it has none to keep.
+            if not model.uses_penalty:
+                critic_state = updated
+            return scores
+
+        wasserstein, penalty = model.critic_terms(score, input_gradient, real, fake, eps)
+        return -wasserstein + model.gp_weight * penalty, (wasserstein, penalty, critic_state)
+
+    return critic_loss
+
+
+def _generator_loss(model, critic_weights, noise) -> Callable:
+    """(generator weights, (generator state, critic state)) -> (generator loss, (generator
+    state, critic state)): both networks in training, as TensorFlow's step calls them."""
+
+    def generator_loss(weights, network_states):
+        generator_state, critic_state = network_states
+        images, generator_state = _train_call(model.generator, weights, generator_state, noise)
+        scores, critic_state = _train_call(model.critic, critic_weights, critic_state, images)
+        return -jnp.mean(scores), (generator_state, critic_state)
+
+    return generator_loss
 
 
 def _next_seed(seed):

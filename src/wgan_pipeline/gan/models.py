@@ -1,6 +1,7 @@
 """The networks: the chapter's generator and critic layer for layer (docs/algorithm.md), the
-DCGAN-style pair of WGAN-GP's MNIST experiment (``architecture="dcgan"``), and the MNIST
-classifier whose penultimate layer is the feature space the metrics judge samples in."""
+DCGAN-style pair of WGAN-GP's MNIST experiment (``architecture="dcgan"``, with or without batch
+normalization), and the MNIST classifier whose penultimate layer is the feature space the
+metrics judge samples in."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from .layers import UpSampleConv2D
 
 IMAGE_SHAPE = (28, 28, 1)
 ARCHITECTURES = ("chapter", "dcgan")  # ``training.architecture``
+NORMALIZATIONS = ("none", "batch")  # ``training.normalization``
 FEATURES = "features"  # the classifier's penultimate layer: where FID, precision/recall, ... live
 
 
@@ -21,6 +23,7 @@ def build_generator(
     architecture: str = "chapter",
     fused_upsampling: bool = False,
     width: int = 64,
+    normalization: str = "none",
     dtype: str | None = None,
     name: str = "generator",
 ) -> keras.Model:
@@ -36,13 +39,16 @@ def build_generator(
     ``fused_upsampling`` computes each UpSampling2D + Conv2D pair as one ``UpSampleConv2D``: the
     same function and the same weights (``get_weights`` lists are interchangeable) with 9/25 of
     the multiply-adds. The plain model is the one to save and share: it needs no custom layer.
-    ``width`` sets the dcgan networks' channels; the chapter's are fixed.
+    ``width`` sets the dcgan networks' channels and ``normalization`` ("batch") gives them batch
+    normalization; the chapter's are fixed and have none.
     """
     if latent_dim < 1:
         raise ValueError(f"latent_dim must be a positive integer, got {latent_dim!r}")
-    _check_architecture(architecture)
+    _check_architecture(architecture, normalization)
     if architecture == "dcgan":
-        return dcgan_generator(latent_dim, width=width, dtype=dtype, name=name)
+        return dcgan_generator(
+            latent_dim, width=width, normalization=normalization, dtype=dtype, name=name
+        )
 
     def upsample_conv(filters: int, index: int, dtype: str | None) -> list[keras.layers.Layer]:
         if fused_upsampling:
@@ -69,7 +75,12 @@ def build_generator(
 
 
 def dcgan_generator(
-    latent_dim: int = 128, *, width: int = 64, dtype: str | None = None, name: str = "generator"
+    latent_dim: int = 128,
+    *,
+    width: int = 64,
+    normalization: str = "none",
+    dtype: str | None = None,
+    name: str = "generator",
 ) -> keras.Model:
     """WGAN-GP's MNIST generator (Gulrajani et al. 2017, their mnist.py, DIM = ``width`` = 64),
     tanh out.
@@ -77,13 +88,27 @@ def dcgan_generator(
     Dense(4*4*256) ReLU -> Reshape(4, 4, 256) -> Conv2DTranspose(128, 5, stride 2) ReLU (8x8)
     -> crop to 7x7 -> Conv2DTranspose(64, 5, stride 2) ReLU (14x14) -> Conv2DTranspose(1, 5,
     stride 2) tanh (28x28), the channels for width 64 (they scale with it). 1,439,489
-    parameters for latent_dim=100; no batch normalisation.
+    parameters for latent_dim=100.
+    ``normalization="batch"`` puts a BatchNormalization between the dense layer and its ReLU
+    and between each of the first two transposed convolutions and theirs, as WGAN-GP's
+    mnist.py does in its clipped ``wgan`` mode (a separate ReLU layer then follows each): 17,152
+    more parameters at width 64, half of them the moving statistics.
     A stride-2 transposed convolution already does only the k*k/4 live taps per output pixel
     (the sub-pixel form that makes the chapter's UpSampling2D + Conv2D cheaper would do 9), so
     there is no fused variant: this model is trained and saved as it is.
     """
+    _check_normalization(normalization)
+    normalized = normalization == "batch"
+    # Normalized, a layer's ReLU follows its BatchNormalization as a layer of its own.
+    inner = None if normalized else "relu"
 
-    def up(filters: int, index: int, activation: str, dtype: str | None):
+    def norm_relu(suffix: str) -> list[keras.layers.Layer]:
+        if not normalized:
+            return []
+        return [batch_normalization(f"norm_{suffix}", dtype),
+                layers.ReLU(dtype=dtype, name=f"relu_{suffix}")]  # fmt: skip
+
+    def up(filters: int, index: int, activation: str | None, dtype: str | None):
         return layers.Conv2DTranspose(
             filters, 5, strides=2, padding="same", activation=activation, dtype=dtype,
             name=f"deconv_{index}",
@@ -92,39 +117,75 @@ def dcgan_generator(
     return keras.Sequential(
         [
             keras.Input((latent_dim,), name="noise"),
-            layers.Dense(4 * 4 * 4 * width, activation="relu", dtype=dtype, name="dense"),
+            layers.Dense(4 * 4 * 4 * width, activation=inner, dtype=dtype, name="dense"),
+            *norm_relu("dense"),
             layers.Reshape((4, 4, 4 * width), dtype=dtype, name="reshape"),
-            up(2 * width, 1, "relu", dtype),
+            up(2 * width, 1, inner, dtype),
+            *norm_relu("1"),
             layers.Cropping2D(((0, 1), (0, 1)), dtype=dtype, name="crop"),  # 8x8 -> 7x7
-            up(width, 2, "relu", dtype),
+            up(width, 2, inner, dtype),
+            *norm_relu("2"),
             up(1, 3, "tanh", "float32" if dtype else None),
         ],
         name=name,
     )
 
 
+def batch_normalization(name: str, dtype: str | None) -> keras.layers.Layer:
+    """A plain BatchNormalization (a .keras file holding it loads with safe_mode and no custom
+    code), with Keras' defaults: momentum 0.99, epsilon 1e-3. In training it normalizes with the
+    batch's statistics and updates its moving ones, which inference uses."""
+    return layers.BatchNormalization(dtype=dtype, name=name)
+
+
+def has_batch_normalization(model: keras.Model) -> bool:
+    """Whether any layer of ``model`` (nested models' too) is a BatchNormalization: its outputs
+    then depend on the whole batch in training, and it keeps moving statistics."""
+    return any(
+        isinstance(layer, layers.BatchNormalization)
+        or (isinstance(layer, keras.Model) and has_batch_normalization(layer))
+        for layer in model.layers
+    )
+
+
 def plain_generator(generator: keras.Model) -> keras.Model:
     """A new generator of ``generator``'s architecture holding its weights, with no custom
     layer: the chapter's plain UpSampling2D + Conv2D in place of ``UpSampleConv2D``, a float32
-    copy of a mixed-precision one."""
+    copy of a mixed-precision one. A batch-normalized generator's copy has the same
+    normalization and the same moving statistics (``get_weights`` lists them)."""
     transposed = [layer for layer in generator.layers if isinstance(layer, layers.Conv2DTranspose)]
     architecture = "dcgan" if transposed else "chapter"
     width = transposed[1].filters if transposed else 64
+    normalization = "batch" if has_batch_normalization(generator) else "none"
     plain = build_generator(generator.input_shape[-1], architecture=architecture, width=width,
-                            name=generator.name)  # fmt: skip
+                            normalization=normalization, name=generator.name)  # fmt: skip
     plain.set_weights(generator.get_weights())
     return plain
 
 
-def _check_architecture(architecture: str) -> None:
+def _check_architecture(architecture: str, normalization: str = "none") -> None:
     if architecture not in ARCHITECTURES:
         raise ValueError(f"architecture must be one of {list(ARCHITECTURES)}, got {architecture!r}")
+    _check_normalization(normalization)
+    if architecture == "chapter" and normalization != "none":
+        raise ValueError(
+            f"normalization {normalization!r} is for the dcgan networks: the chapter's networks "
+            "have no batch normalization. Use architecture='dcgan' or normalization='none'."
+        )
+
+
+def _check_normalization(normalization: str) -> None:
+    if normalization not in NORMALIZATIONS:
+        raise ValueError(
+            f"normalization must be one of {list(NORMALIZATIONS)}, got {normalization!r}"
+        )
 
 
 def build_critic(
     *,
     architecture: str = "chapter",
     width: int = 64,
+    normalization: str = "none",
     dtype: str | None = None,
     name: str = "critic",
 ) -> keras.Model:
@@ -132,12 +193,13 @@ def build_critic(
     in ``architecture`` (the chapter's by default; "dcgan": :func:`dcgan_critic`).
 
     The chapter's: three Conv2D(3x3, stride 2, same) + LeakyReLU(0.2) with 64, 32, 16 filters, a Conv2D(1, 3x3)
-    and global average pooling. 23,873 parameters; no batch normalisation. ``dtype`` as for
-    the generator; the score always comes out float32, so the losses are computed in float32.
+    and global average pooling. 23,873 parameters; no batch normalisation. ``width`` and
+    ``normalization`` as for the generator; ``dtype`` too: the score always comes out float32,
+    so the losses are computed in float32.
     """
-    _check_architecture(architecture)
+    _check_architecture(architecture, normalization)
     if architecture == "dcgan":
-        return dcgan_critic(width=width, dtype=dtype, name=name)
+        return dcgan_critic(width=width, normalization=normalization, dtype=dtype, name=name)
     return keras.Sequential(
         [
             keras.Input(IMAGE_SHAPE, name="image"),
@@ -154,15 +216,29 @@ def build_critic(
     )
 
 
-def dcgan_critic(*, width: int = 64, dtype: str | None = None, name: str = "critic") -> keras.Model:
+def dcgan_critic(
+    *,
+    width: int = 64,
+    normalization: str = "none",
+    dtype: str | None = None,
+    name: str = "critic",
+) -> keras.Model:
     """WGAN-GP's MNIST critic: Conv2D(5x5, stride 2, same) + LeakyReLU(0.2) with ``width``,
     2 and 4 times ``width`` filters (64, 128, 256; 28 -> 14 -> 7 -> 4), then Dense(1) on the
-    flattened 4x4 map. 1,030,145 parameters at width 64; no batch normalisation (the gradient
-    penalty is per image)."""
+    flattened 4x4 map. 1,030,145 parameters at width 64.
 
-    def down(filters: int, index: int):
+    ``normalization="batch"`` puts a BatchNormalization between the second and the third
+    convolutions and their LeakyReLUs, as WGAN-GP's mnist.py does in its clipped ``wgan`` mode
+    (1,536 more parameters at width 64, half of them the moving statistics).
+    A score then depends on the whole batch it is computed in, so the WGAN scores real and
+    generated images in separate calls, and the gradient penalty (per image) refuses it."""
+    _check_normalization(normalization)
+    normalized = normalization == "batch"
+
+    def down(filters: int, index: int, normalize: bool = False):
         return [
             layers.Conv2D(filters, 5, strides=2, padding="same", dtype=dtype, name=f"conv_{index}"),
+            *([batch_normalization(f"norm_{index}", dtype)] if normalize else []),
             layers.LeakyReLU(0.2, dtype=dtype, name=f"lrelu_{index}"),
         ]
 
@@ -170,8 +246,8 @@ def dcgan_critic(*, width: int = 64, dtype: str | None = None, name: str = "crit
         [
             keras.Input(IMAGE_SHAPE, name="image"),
             *down(width, 1),
-            *down(2 * width, 2),
-            *down(4 * width, 3),
+            *down(2 * width, 2, normalized),
+            *down(4 * width, 3, normalized),
             layers.Flatten(dtype=dtype, name="flatten"),
             layers.Dense(1, dtype="float32", name="score"),
         ],
@@ -222,7 +298,7 @@ def feature_extractor(classifier: keras.Model) -> keras.Model:
         raise ValueError(
             f"The model '{classifier.name}' loaded as the classifier has no '{FEATURES}' layer "
             f"or does not output 10 class probabilities (its output is {classifier.output_shape}):"
-            " train the project's classifier with `kedro run --pipeline classifier`."
+            " train the project's classifier with `kedro run --pipelines classifier`."
         )
     (image,) = classifier.inputs  # one input, passed as a tensor, not a list of one
     return keras.Model(image, [classifier.get_layer(FEATURES).output, classifier.outputs[0]])

@@ -9,6 +9,7 @@ import keras
 from keras import ops
 
 from . import jax_adapter
+from .models import has_batch_normalization
 
 BACKEND = keras.backend.backend()
 if BACKEND == "tensorflow":
@@ -40,6 +41,8 @@ class WGAN(keras.Model):
     ``constraint``: "clip" clips every critic weight to [-clip_value, clip_value] after each
     critic update (the paper); "gradient_penalty" adds gp_weight * mean((|grad D(x^)| - 1)^2) at
     random interpolates x^ of real and generated images to the critic loss and clips nothing.
+    A critic with batch normalization scores the real and the generated batch in separate
+    calls, and takes clipping only (the penalty is per image; its scores are per batch).
     ``critic_schedule``: "constant" gives every generator update ``n_critic`` critic updates;
     "paper" gives 100 to the first 25 and every 500th, as the paper's code does.
     """
@@ -69,6 +72,15 @@ class WGAN(keras.Model):
             raise ValueError(f"gp_weight must be > 0, got {gp_weight!r}")
         if n_critic < 1:
             raise ValueError(f"n_critic must be >= 1, got {n_critic!r}")
+        # In training, a batch-normalized critic's scores depend on the whole batch they are in.
+        self.critic_normalizes_batches = has_batch_normalization(critic)
+        if constraint == "gradient_penalty" and self.critic_normalizes_batches:
+            raise ValueError(
+                "constraint 'gradient_penalty' needs a critic without batch normalization, and "
+                f"'{critic.name}' has some: the penalty is on each image's own gradient, and "
+                "batch normalization makes each score depend on the whole batch (WGAN-GP removed "
+                "it for that reason). Use constraint 'clip', or a critic without it."
+            )
         self.generator = generator
         self.critic = critic
         self.latent_dim = latent_dim
@@ -132,7 +144,9 @@ class WGAN(keras.Model):
         return keras.random.uniform((batch_size, 1, 1, 1), seed=seed)
 
     def clip_critic_weights(self) -> None:
-        """w <- clip(w, -c, c) for every critic weight, on the device."""
+        """w <- clip(w, -c, c) for every trainable critic weight, on the device: kernels, biases
+        and batch normalization's gamma and beta. Its moving mean and variance are statistics
+        of the batches seen, not parameters of the critic's function in training: left alone."""
         for weight in self.critic.trainable_weights:
             weight.assign(ops.clip(weight, -self.clip_value, self.clip_value))
 
@@ -229,9 +243,14 @@ class WGAN(keras.Model):
 
         One critic call scores real, fake (and interpolates) together: one set of convolutions.
         The critic treats images independently, so the gradient of the interpolates' summed
-        scores with respect to its input is each interpolate's own gradient.
+        scores with respect to its input is each interpolate's own gradient. A batch-normalized
+        critic does not: it scores real and fake in two calls (real first), each normalized
+        with its own batch's statistics, as WGAN-GP's clipped mnist.py does; one call would mix
+        the two batches' statistics, so each score would depend on the other batch.
         """
         batch_size = ops.shape(real)[0]
+        if self.critic_normalizes_batches:
+            return ops.mean(score(real)) - ops.mean(score(fake)), ops.convert_to_tensor(0.0)
         if not self.uses_penalty:
             scores = score(ops.concatenate([real, fake], axis=0))
             wasserstein = ops.mean(scores[:batch_size]) - ops.mean(scores[batch_size:])

@@ -30,7 +30,7 @@ def build_wgan(
     params: TrainingParams, steps_per_epoch: int, generator_name: str = "generator"
 ) -> WGAN:
     """The compiled WGAN of ``params`` for ``steps_per_epoch`` critic steps an epoch: its
-    architecture, constraint, schedules and optimizers."""
+    architecture and normalization, constraint, schedules and optimizers."""
     critic_steps = params.epochs * steps_per_epoch
     dtype = "mixed_bfloat16" if params.mixed_precision else None
     wgan = WGAN(
@@ -39,10 +39,16 @@ def build_wgan(
             architecture=params.architecture,
             fused_upsampling=params.fused_upsampling,
             width=params.width,
+            normalization=params.normalization,
             dtype=dtype,
             name=generator_name,
         ),  # fmt: skip
-        build_critic(architecture=params.architecture, width=params.width, dtype=dtype),
+        build_critic(
+            architecture=params.architecture,
+            width=params.width,
+            normalization=params.normalization,
+            dtype=dtype,
+        ),
         latent_dim=params.latent_dim,
         constraint=params.constraint,
         clip_value=params.clip_value,
