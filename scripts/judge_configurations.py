@@ -104,12 +104,16 @@ def curve(client: mlflow.MlflowClient, run_id: str) -> dict:
 
 
 def command(run) -> str:
-    """The `kedro run` that made ``run``: kedro-mlflow's tag, with the env, and as ``--params``
-    every training key whose logged value differs from its env's (the tag leaves them out)."""
+    """The `kedro run` that made ``run``: its ``kedro_command`` tag, which names the env and
+    ``--params`` (hooks/run_tags.py); for a run tagged before that (kedro-mlflow's tag alone, no
+    ``kedro_session_id``), that tag with the env, and as ``--params`` every training key whose
+    logged value differs from its env's."""
     tags = run.data.tags
+    if "kedro_session_id" in tags:
+        return tags["kedro_command"]
     env = tags.get("kedro_env", "local")
     text = tags.get("kedro_command", "kedro run").replace("--pipeline=__default__", "").strip()
-    text = text.replace("--pipeline=", "--pipeline ")
+    text = text.replace("--pipeline=", "--pipelines ")
     if env != "local":
         text = text.replace("kedro run", f"kedro run --env {env}", 1)
     configured = config(None if env == "local" else env)["parameters"]["training"]
@@ -241,12 +245,12 @@ def load_judge(path: Path):
     """The judge saved at ``path``, or SystemExit naming what is wrong with the file."""
     if not path.is_file():
         raise SystemExit(f"--judge {path}: no such file. Pass a judge.keras that `kedro run "
-                         "--pipeline classifier` wrote (data/06_models/<dataset>/judge.keras).")  # fmt: skip
+                         "--pipelines classifier` wrote (data/06_models/<dataset>/judge.keras).")  # fmt: skip
     try:
         return keras.saving.load_model(path, safe_mode=True)
     except (ValueError, OSError) as error:
         raise SystemExit(f"--judge {path} is not a saved Keras model ({error}). Pass a "
-                         "judge.keras that `kedro run --pipeline classifier` wrote.") from None  # fmt: skip
+                         "judge.keras that `kedro run --pipelines classifier` wrote.") from None  # fmt: skip
 
 
 def judge_runs(client, items: list[str], classifier, test_images, grids: Path | None):

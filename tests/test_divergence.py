@@ -13,7 +13,7 @@ from mlflow.tracking._tracking_service import utils as tracking_utils
 from wgan_pipeline.gan.errors import TrainingDivergedError
 from wgan_pipeline.training_run import build
 
-from .helpers import make_project_copy
+from .helpers import TEST_EXPERIMENT, make_project_copy
 
 pytestmark = pytest.mark.e2e
 
@@ -40,7 +40,7 @@ def test_a_diverging_run_fails_with_epoch_step_and_value(tmp_path, monkeypatch):
     assert "training.learning_rate" in message
 
     client = mlflow.MlflowClient(tracking_uri=f"sqlite:///{project / 'mlflow.db'}")
-    (run,) = client.search_runs([client.get_experiment_by_name("wgan_pipeline").experiment_id])
+    (run,) = client.search_runs([client.get_experiment_by_name(TEST_EXPERIMENT).experiment_id])
     assert run.info.status == "FAILED"
     assert run.data.tags["diverged"] == message
     assert not (project / "data" / "06_models" / "mnist" / "generator.keras").exists()

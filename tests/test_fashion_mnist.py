@@ -6,7 +6,7 @@ import keras
 import mlflow
 import pytest
 
-from .helpers import kedro, make_project_copy, model_versions
+from .helpers import TEST_EXPERIMENT, kedro, make_project_copy, model_versions
 
 pytestmark = pytest.mark.e2e
 
@@ -26,7 +26,7 @@ def test_kedro_run_on_fashion_mnist_keeps_its_own_judge_and_tags_the_run(tmp_pat
     assert not (project / "data" / "01_raw" / "mnist.npz").exists()  # nothing of MNIST read
 
     client = mlflow.MlflowClient(tracking_uri=f"sqlite:///{project / 'mlflow.db'}")
-    (run,) = client.search_runs([client.get_experiment_by_name("wgan_pipeline").experiment_id])
+    (run,) = client.search_runs([client.get_experiment_by_name(TEST_EXPERIMENT).experiment_id])
     assert run.info.status == "FINISHED"
     assert run.data.tags["dataset"] == "fashion_mnist"
     assert run.data.params["data.dataset"] == "fashion_mnist"

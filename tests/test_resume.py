@@ -16,7 +16,14 @@ import mlflow
 import numpy as np
 import pytest
 
-from .helpers import kedro, kedro_env, make_project_copy, model_versions
+from .helpers import (
+    TEST_EXPERIMENT,
+    TEST_MODEL,
+    kedro,
+    kedro_env,
+    make_project_copy,
+    model_versions,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -62,12 +69,12 @@ def test_sigkill_then_resume_ends_bit_identical_to_an_uninterrupted_run(tmp_path
     assert whole.returncode == 0, whole.stdout[-4000:] + whole.stderr[-4000:]
 
     kill_at = random.Random().randint(2, 13)  # any critic step but the last few
-    process = start(project, "--pipeline", "gan", "--params", PARAMS, log=tmp_path / "1.log")
+    process = start(project, "--pipelines", "gan", "--params", PARAMS, log=tmp_path / "1.log")
     stopped_at = wait_for_checkpoint(project, process, kill_at)
     process.send_signal(signal.SIGKILL)
     process.wait(timeout=30)
 
-    resumed = run(project, "--pipeline", "gan", "--params", PARAMS)
+    resumed = run(project, "--pipelines", "gan", "--params", PARAMS)
     output = " ".join((resumed.stdout + resumed.stderr).split())
     assert resumed.returncode == 0, output[-5000:]
     assert "Resuming training from checkpoint" in output, output[-5000:]
@@ -82,7 +89,7 @@ def test_sigkill_then_resume_ends_bit_identical_to_an_uninterrupted_run(tmp_path
 
     client = mlflow.MlflowClient(tracking_uri=f"sqlite:///{project / 'mlflow.db'}")
     (latest, *_) = client.search_runs(
-        [client.get_experiment_by_name("wgan_pipeline").experiment_id],
+        [client.get_experiment_by_name(TEST_EXPERIMENT).experiment_id],
         order_by=["attributes.start_time DESC"],
     )
     assert latest.info.status == "FINISHED"
@@ -110,7 +117,7 @@ def test_sigterm_checkpoints_then_other_settings_start_fresh_and_keep_it_for_a_r
     )
     assert len(checkpoints) == 1
     client = mlflow.MlflowClient(tracking_uri=f"sqlite:///{project / 'mlflow.db'}")
-    (killed,) = client.search_runs([client.get_experiment_by_name("wgan_pipeline").experiment_id])
+    (killed,) = client.search_runs([client.get_experiment_by_name(TEST_EXPERIMENT).experiment_id])
     assert killed.info.status == "KILLED"
     assert "SIGTERM" in killed.data.tags["interrupted"]
     assert not (
@@ -158,7 +165,7 @@ def test_two_runs_at_once_both_finish_and_keep_their_own_outputs(tmp_path):
 
     uri = f"sqlite:///{project / 'mlflow.db'}"
     client = mlflow.MlflowClient(tracking_uri=uri, registry_uri=uri)
-    runs = client.search_runs([client.get_experiment_by_name("wgan_pipeline").experiment_id])
+    runs = client.search_runs([client.get_experiment_by_name(TEST_EXPERIMENT).experiment_id])
     assert sorted(r.data.params["training.seed"] for r in runs) == ["1", "2"]
     # each run registered the generator it trained, not the other's (the latest version folder)
     for log in logs:
@@ -166,7 +173,7 @@ def test_two_runs_at_once_both_finish_and_keep_their_own_outputs(tmp_path):
     trained = {weights_hash(path) for path in model_versions(project, "generator")}
     registered = set()
     for run_ in runs:
-        version = client.get_model_version("wgan-generator", run_.data.tags["registered_version"])
+        version = client.get_model_version(TEST_MODEL, run_.data.tags["registered_version"])
         logged = client.get_logged_model(version.source.removeprefix("models:/"))
         (model_file,) = Path(logged.artifact_location.removeprefix("file://")).rglob("*.keras")
         registered.add(weights_hash(model_file))

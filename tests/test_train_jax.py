@@ -14,7 +14,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from .helpers import PROJECT_ROOT, kedro, kedro_env, make_project_copy, model_versions
+from .helpers import (
+    PROJECT_ROOT,
+    TEST_EXPERIMENT,
+    kedro,
+    kedro_env,
+    make_project_copy,
+    model_versions,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -79,16 +86,16 @@ def test_trains_without_kedro_mlflow_or_tensorflow(jax_trained):
 
 def test_the_evaluation_judges_it_as_a_run_of_its_own(jax_trained):
     project, summary = jax_trained
-    done = kedro(project, "run", "--env", "test", "--pipeline", "classifier")
+    done = kedro(project, "run", "--env", "test", "--pipelines", "classifier")
     assert done.returncode == 0, (done.stdout + done.stderr)[-5000:]
-    assert summary["evaluate"].startswith("kedro run --pipeline evaluation --env test --params")
+    assert summary["evaluate"].startswith("kedro run --pipelines evaluation --env test --params")
     command = summary["evaluate"].split()[1:]
     command[command.index("--params") + 1] = command[command.index("--params") + 1].strip('"')
     done = kedro(project, *command)
     assert done.returncode == 0, (done.stdout + done.stderr)[-5000:]
     store = f"sqlite:///{project / 'mlflow.db'}"
     client = mlflow.MlflowClient(tracking_uri=store, registry_uri=store)
-    experiment = client.get_experiment_by_name("wgan_pipeline")
+    experiment = client.get_experiment_by_name(TEST_EXPERIMENT)
     (run,) = client.search_runs([experiment.experiment_id], "metrics.`eval.generated.fid` > 0")
     assert run.info.status == "FINISHED"
     assert run.data.params["training.architecture"] == "dcgan"

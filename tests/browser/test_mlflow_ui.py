@@ -16,12 +16,12 @@ from pathlib import Path
 
 import pytest
 
-from ..helpers import kedro, make_project_copy
+from ..helpers import TEST_EXPERIMENT, kedro, make_project_copy
 from .helpers import free_port, running_server, save_screenshot, screenshot_on_failure
 
 pytestmark = pytest.mark.browser
 
-EXPERIMENT = "wgan_pipeline"  # conf/base/mlflow.yml
+EXPERIMENT = TEST_EXPERIMENT  # `kedro run --env test`'s, conf/test/mlflow.yml
 CLIP_VALUES = ("0.1", "0.05")  # conf/base, then the second run's --params
 EPOCH_METRICS = ("critic_loss", "generator_loss", "wasserstein_estimate")
 

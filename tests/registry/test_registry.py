@@ -2,6 +2,7 @@
 champion alias moving only to a better one under the same judge, and re-judged when the judge
 changed; loaded back from the registry (ours and kedro-mlflow's dataset, and plain MLflow)."""
 
+import re
 import shutil
 import sys
 import tempfile
@@ -11,9 +12,11 @@ import mlflow
 import numpy as np
 import pandas as pd
 import pytest
+from kedro.io import DatasetError
 from kedro_mlflow.io.models import MlflowModelRegistryDataset
 
 from wgan_pipeline.datasets import MlflowGeneratorDataset
+from wgan_pipeline.datasets.mlflow_generator import load_pyfunc
 from wgan_pipeline.gan.images import unscale_images
 from wgan_pipeline.gan.judge import classifier_identity
 from wgan_pipeline.gan.models import (
@@ -27,6 +30,7 @@ from wgan_pipeline.pipelines.release.nodes import (
     describe_last,
     judge_champion,
     release_kept,
+    release_last,
 )
 
 from ..browser.helpers import free_port, running_server
@@ -36,6 +40,8 @@ NAME = "wgan-generator"
 EVALUATION = EvaluationParams(**base_params("evaluation", n_samples=40, n_reference=40,
                                             batch_size=40, judge_samples=20))  # fmt: skip
 DATA = DataParams(dataset="mnist", max_train_images=None)
+# What the release nodes tag every generator with, from params:training (conf/base's here).
+IDENTITY = {"noise": "uniform", "latent_dim": 100, "architecture": "chapter"}
 
 
 @pytest.fixture
@@ -44,9 +50,9 @@ def store(tmp_path):
     return tmp_path
 
 
-def generator(seed: int, name: str = "mnist_generator") -> keras.Model:
+def generator(seed: int, name: str = "mnist_generator", latent_dim: int = 100) -> keras.Model:
     keras.utils.set_random_seed(seed)
-    model = plain_generator(build_generator(100))
+    model = plain_generator(build_generator(latent_dim))
     model.name = name
     return model
 
@@ -64,7 +70,7 @@ def a_run(model, fid, judge):
     """What the release pipeline does at the end of a `kedro run`: the kept generator with its
     tags, compared with the champion, registered. Returns its version and the verdict."""
     candidate = {"fid": fid, "judge": classifier_identity(judge), "judge_samples": 40,
-                 "judge_seed": EVALUATION.seed, "epoch": 7, "source": "raw", "noise": "uniform"}  # fmt: skip
+                 "judge_seed": EVALUATION.seed, "epoch": 7, "source": "raw", **IDENTITY}  # fmt: skip
     registry = MlflowGeneratorDataset(registered_model_name=NAME)
     with mlflow.start_run() as run:
         judged = judge_champion(
@@ -163,7 +169,7 @@ def test_the_last_generator_is_logged_with_its_epoch_not_registered(store):
                             "kept": [False, True, False]})  # fmt: skip
     training = TrainingParams(**base_params("training", epochs=3))
     tags = describe_last(history, training)
-    assert tags == {"epoch": 3, "source": "raw", "judge_fid": 6.0}
+    assert tags == {"epoch": 3, "source": "raw", "judge_fid": 6.0, **IDENTITY}
     metrics = pd.DataFrame([{"set": "generated", "fid": 12.5}, {"set": "real", "fid": 0.5}])
     kept = describe_kept(metrics, history, classifier(0), EVALUATION, training, DATA)
     assert (kept["fid"], kept["epoch"], kept["judge_fid"], kept["judge_samples"]) == (
@@ -199,7 +205,12 @@ def _register_without_alias() -> str:
     """A run killed between registering its version and moving the alias (the first run)."""
     with mlflow.start_run():
         MlflowGeneratorDataset(registered_model_name=NAME).save(
-            {"model": generator(9), "tags": {"fid": 1.0}, "crown": False, "reason": "killed"}
+            {
+                "model": generator(9),
+                "tags": {"fid": 1.0, **IDENTITY},
+                "crown": False,
+                "reason": "killed",
+            }
         )
     return "1"
 
@@ -223,3 +234,53 @@ def test_a_dangling_champion_is_no_champion_and_the_next_run_mends_the_registry(
         assert "treated as no comparable champion" in caplog.text
     _, release, judged = a_run(generator(3), 70.0, classifier(0))  # mended: compared again
     assert judged["version"] == version and not release["crown"]
+
+
+def test_each_logged_generator_says_the_noise_latent_size_and_architecture_it_was_trained_with(
+    store, caplog
+):
+    """Both generators a run logs carry its own params:training's noise, latent size and
+    architecture as tags, and the noise as the config they are served with (the last one's
+    used to fall back to normal noise whatever the run trained on, and MLflow then refused to
+    log the run's `noise` twice)."""
+    training = TrainingParams(**base_params("training", epochs=3, latent_dim=16))
+    history = pd.DataFrame({"epoch": [1, 2, 3], "source": "raw", "fid": [5.0, 4.0, 6.0],
+                            "kept": [False, True, False]})  # fmt: skip
+    metrics = pd.DataFrame([{"set": "generated", "fid": 12.5}, {"set": "real", "fid": 0.5}])
+    kept = describe_kept(metrics, history, classifier(0), EVALUATION, training, DATA)
+    with caplog.at_level("WARNING"), mlflow.start_run() as run:
+        MlflowGeneratorDataset(registered_model_name=NAME).save(
+            release_kept(generator(1, latent_dim=16), kept, {})
+        )
+        MlflowGeneratorDataset(name="generator_last").save(
+            release_last(generator(2, latent_dim=16), describe_last(history, training))
+        )
+    assert "Failed to log model config" not in caplog.text
+    models = mlflow.search_logged_models(filter_string=f"source_run_id = '{run.info.run_id}'",
+                                         output_format="list")  # fmt: skip
+    assert sorted(model.name for model in models) == ["generator", "generator_last"]
+    run_params = mlflow.get_run(run.info.run_id).data.params
+    for model in models:
+        trained = (training.noise, str(training.latent_dim), training.architecture)
+        tags = model.tags
+        assert (tags["noise"], tags["latent_dim"], tags["architecture"]) == trained, model.name
+        served = load_pyfunc(f"models:/{model.model_id}")
+        assert served.model_config == {"noise": training.noise}, model.name
+        assert served.unwrap_python_model().noise == training.noise == run_params["noise"]
+    version = mlflow.MlflowClient().get_model_version(NAME, "1")
+    assert (version.tags["noise"], version.tags["latent_dim"]) == (training.noise, "16")
+
+
+@pytest.mark.parametrize(
+    ("tags", "says"),
+    [
+        ({"epoch": 3}, "lack ['noise', 'latent_dim', 'architecture']"),
+        ({**IDENTITY, "latent_dim": 64}, "takes noise of size 100, but this run's"),
+    ],
+    ids=["no-identity", "another-latent-size"],
+)
+def test_a_generator_whose_tags_do_not_say_what_it_is_is_refused(store, tags, says):
+    with mlflow.start_run() as run, pytest.raises(DatasetError, match=re.escape(says)):
+        MlflowGeneratorDataset(name="generator_last").save({"model": generator(1), "tags": tags})
+    assert mlflow.search_logged_models(filter_string=f"source_run_id = '{run.info.run_id}'",
+                                       output_format="list") == []  # fmt: skip

@@ -52,7 +52,12 @@ def serve(store):
         MlflowGeneratorDataset(registered_model_name="wgan-generator").save(
             {
                 "model": generator,
-                "tags": {"fid": 50.0, "noise": "uniform"},
+                "tags": {
+                    "fid": 50.0,
+                    "noise": "uniform",
+                    "latent_dim": 100,
+                    "architecture": "chapter",
+                },
                 "crown": True,
                 "reason": "the first",
             }

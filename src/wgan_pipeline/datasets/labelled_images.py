@@ -55,6 +55,13 @@ class LabelledImagesDataset(AbstractDataset[None, dict[str, np.ndarray]]):
         download leaves no failed run behind); raises RawDataError naming the file to place."""
         self._reader.fetch()
 
+    @property
+    def source(self) -> Path:
+        """Where the arrays are read from: ``<path>/mnist.npz``, or the folder
+        ``<path>/fashion-mnist/`` of Fashion-MNIST's four files (a run's MLflow input names it)."""
+        described = self._reader._describe()  # noqa: SLF001
+        return Path(described.get("filepath") or described["path"])
+
     def save(self, data: None) -> None:
         raise DatasetError(f"The raw {self._dataset} files are never written by the pipeline.")
 

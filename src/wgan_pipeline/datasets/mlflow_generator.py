@@ -1,11 +1,14 @@
 """A generator logged to MLflow as a servable model, registered and crowned when it is the best.
 
-Saved: ``{"model": <keras generator>, "tags": {...}}`` from the evaluation pipeline (and, for the
-registered one, ``"crown"`` and ``"reason"``: the champion's verdict). The generator is logged in
-the active run as a pyfunc model (registry/digits_model.py: noise float32 (n, latent_dim) ->
-uint8 (n, 28, 28), the signature saying so), tagged; with ``registered_model_name`` it becomes a
-new version of that registered model with the same tags, and the alias moves to it when
-``crown`` is true.
+Saved: ``{"model": <keras generator>, "tags": {...}}`` from the release pipeline (and, for the
+registered one, ``"crown"`` and ``"reason"``: the champion's verdict). The tags must hold the
+run's ``noise``, ``latent_dim`` and ``architecture`` (``GENERATOR_KEYS``; the release nodes take
+them from ``params:training``), and ``latent_dim`` must be the generator's input size: a tag set
+without them is refused, never filled in, since the noise is the model's config, the bound it is
+served with. The generator is logged in the active run as a pyfunc model
+(registry/digits_model.py: noise float32 (n, latent_dim) -> uint8 (n, 28, 28), the signature
+saying so), tagged; with ``registered_model_name`` it becomes a new version of that registered
+model with the same tags, and the alias moves to it when ``crown`` is true.
 
 Loaded (registered only): the alias' version, ``{"version", "tags", "generator"}``, or None when
 the registered model has no such alias yet (the first run), or its version cannot be loaded (it
@@ -41,6 +44,8 @@ def pinned_requirements() -> list[str]:
 
 
 MODEL_CODE = Path(__file__).parents[1] / "registry" / "digits_model.py"
+# What every logged generator's tags say of it, from the run's own params:training.
+GENERATOR_KEYS = ("noise", "latent_dim", "architecture")
 
 
 def load_pyfunc(uri: str) -> mlflow.pyfunc.PyFuncModel:
@@ -78,6 +83,7 @@ class MlflowGeneratorDataset(AbstractDataset[dict, dict]):
                 "(kedro-mlflow opens one), not with tracking disabled for this pipeline."
             )
         latent_dim = int(generator.input_shape[-1])
+        self._check_identity(tags, latent_dim)
         height, width = generator.output_shape[1:3]
         signature = ModelSignature(
             inputs=Schema([TensorSpec(np.dtype(np.float32), (-1, latent_dim))]),
@@ -96,24 +102,56 @@ class MlflowGeneratorDataset(AbstractDataset[dict, dict]):
                     signature=signature,
                     input_example=np.zeros((2, latent_dim), np.float32),
                     pip_requirements=self.pip_requirements,
-                    registered_model_name=self.registered_model_name,
                     tags=tags,
-                    model_config={"noise": tags.get("noise", "normal")},  # its bound when served
+                    model_config={"noise": tags["noise"]},  # its bound when served
                 )
             finally:
                 if interactive:
                     keras.config.enable_interactive_logging()
         if self.registered_model_name is None:
             return
+        version = self._register(info, tags)
         client = mlflow.MlflowClient()
-        version = str(info.registered_model_version)
-        for key, value in tags.items():
-            client.set_model_version_tag(self.registered_model_name, version, key, value)
         reason = data["reason"]
         if data["crown"]:
             client.set_registered_model_alias(self.registered_model_name, self.alias, version)
         logger.info("%s version %s: %s", self.registered_model_name, version, reason)
         mlflow.set_tags({"registered_version": version, self.alias: reason})
+
+    def _register(self, info, tags: dict[str, str]) -> str:
+        """A new version of the registered model (created on the first run) from the logged
+        model, with its tags: MLflow's own registration in ``log_model`` would print two lines
+        of its own on the console ("Successfully registered model ...", "Created version ...")."""
+        client = mlflow.MlflowClient()
+        try:
+            client.create_registered_model(self.registered_model_name)
+        except MlflowException as exc:
+            if exc.error_code not in ("RESOURCE_ALREADY_EXISTS", "ALREADY_EXISTS"):
+                raise
+        created = client.create_model_version(
+            self.registered_model_name,
+            info.model_uri,
+            run_id=mlflow.active_run().info.run_id,
+            tags=tags,
+            model_id=info.model_id,
+        )
+        return str(created.version)
+
+    def _check_identity(self, tags: dict[str, str], latent_dim: int) -> None:
+        missing = [key for key in GENERATOR_KEYS if key not in tags]
+        if missing:
+            raise DatasetError(
+                f"'{self.name}' cannot be logged: its tags lack {missing}, which must come from "
+                "the run's params:training (release's generator_identity gives them); a model "
+                "logged without its noise would be served with another's bound."
+            )
+        if tags["latent_dim"] != str(latent_dim):
+            raise DatasetError(
+                f"'{self.name}' cannot be logged: the generator takes noise of size "
+                f"{latent_dim}, but this run's training.latent_dim is {tags['latent_dim']}: it "
+                "was trained by another configuration. Release it with the --env and --params "
+                "it was trained with."
+            )
 
     def load(self) -> dict | None:
         if self.registered_model_name is None:

@@ -121,17 +121,26 @@ class EpochHistory(keras.callbacks.Callback):
 
 class MlflowLiveLogger(keras.callbacks.Callback):
     """After every epoch: the epoch's metrics as MLflow metric histories (step = epoch number,
-    1-based) and the latest fixed-noise samples as a grid ``samples/epoch_NNN.png``. Comes after
-    ``samples`` in the callback list.
+    1-based) and the latest fixed-noise samples as a grid, twice: a step-indexed image
+    ``samples`` (step = epoch number), which the UI's Chart view shows with a slider, runs side
+    by side, and the same grid as the file ``samples/epoch_NNN.png``, to download or open by
+    name. Comes after ``samples`` in the callback list.
 
     Does nothing when no MLflow run is active (tests, notebooks), so training never depends on it.
     """
 
-    def __init__(self, samples: EpochSamples, grid_rows: int, artifact_dir: str = "samples"):
+    def __init__(
+        self,
+        samples: EpochSamples,
+        grid_rows: int,
+        artifact_dir: str = "samples",
+        image_key: str = "samples",
+    ):
         super().__init__()
         self.samples = samples
         self.grid_rows = grid_rows
         self.artifact_dir = artifact_dir
+        self.image_key = image_key
 
     def on_epoch_end(self, epoch, logs=None):
         if mlflow.active_run() is None:
@@ -140,6 +149,9 @@ class MlflowLiveLogger(keras.callbacks.Callback):
         metrics = {k: float(v) for k, v in (logs or {}).items() if np.isfinite(v)}
         mlflow.log_metrics(metrics, step=step)
         grid = image_grid(self.samples.samples[-1], rows=self.grid_rows)
+        # synchronous: MLflow's default for a keyed image is a background upload, which a kill
+        # (or the run's end) could cut short
+        mlflow.log_image(grid, key=self.image_key, step=step, synchronous=True)
         mlflow.log_image(grid, artifact_file=f"{self.artifact_dir}/epoch_{step:03d}.png")
 
 

@@ -12,6 +12,7 @@ import keras
 import numpy as np
 import pandas as pd
 
+from wgan_pipeline.console import three_digits
 from wgan_pipeline.gan.images import scale_images
 from wgan_pipeline.gan.judge import classifier_identity, draw_digits
 from wgan_pipeline.gan.metrics import frechet_distance
@@ -31,12 +32,13 @@ def describe_kept(
     data: DataParams,
 ) -> dict[str, Any]:
     """The kept generator's tags: the final evaluation's FID and its judge (the classifier's
-    hash, the image count and seed), the epoch and source (raw or EMA) it was kept from, and
-    the training configuration it came from."""
+    hash, the image count and seed), the epoch and source (raw or EMA) it was kept from, the
+    noise, latent size and architecture it was trained with (``generator_identity``) and the
+    whole training configuration."""
     generated = metrics.set_index("set").loc["generated"]
     kept = _kept_row(judge_history, training)
     logger.info(
-        "The final evaluation judged epoch %d's %s generator: FID %.2f on %d images.",
+        "The final evaluation judged epoch %d's %s generator: FID %.3g on %d images.",
         kept["epoch"],
         kept["source"],
         generated["fid"],
@@ -49,20 +51,37 @@ def describe_kept(
         "judge_seed": evaluation.seed,
         **kept,
         "dataset": data.dataset,
-        "noise": training.noise,
+        **generator_identity(training),
         "training": json.dumps(training.model_dump(), sort_keys=True),
     }
 
 
 def describe_last(judge_history: pd.DataFrame, training: TrainingParams) -> dict[str, Any]:
-    """The last epoch's generator's tags: its epoch and, when it was judged, its FID."""
-    tags: dict[str, Any] = {"epoch": training.epochs, "source": "raw"}
+    """The last epoch's generator's tags: its epoch, the noise, latent size and architecture it
+    was trained with (``generator_identity``) and, when it was judged, its FID."""
+    tags: dict[str, Any] = {
+        "epoch": training.epochs,
+        "source": "raw",
+        **generator_identity(training),
+    }
     last = judge_history[
         (judge_history["epoch"] == training.epochs) & (judge_history["source"] == "raw")
     ]
     if len(last):
         tags["judge_fid"] = float(last["fid"].iloc[0])
     return tags
+
+
+def generator_identity(training: TrainingParams) -> dict[str, Any]:
+    """What a logged generator must say of itself, from this run's ``params:training``: the
+    noise it was trained on (its model config: the bound it is served with), its latent size and
+    its architecture. Both logged generators carry them (datasets/mlflow_generator.py refuses
+    tags without them)."""
+    return {
+        "noise": training.noise,
+        "latent_dim": training.latent_dim,
+        "architecture": training.architecture,
+    }
 
 
 def _kept_row(judge_history: pd.DataFrame, training: TrainingParams) -> dict[str, Any]:
@@ -111,10 +130,10 @@ def judge_champion(
     )
     fid = frechet_distance(test, generated)
     logger.info(
-        "The champion (version %s, FID %s under its own judge) re-judged by this run's: FID %.2f.",
+        "The champion (version %s, FID %s under its own judge) re-judged by this run's: FID %s.",
         record["version"],
-        tags.get("fid"),
-        fid,
+        three_digits(float(tags["fid"])) if "fid" in tags else "unknown",
+        three_digits(fid),
     )
     return {
         "version": record["version"],
