@@ -133,7 +133,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "jax.json")
     args = parser.parse_args()
     if not args.mnist.exists():
-        raise SystemExit(f"No MNIST at {args.mnist}: run `kedro run --pipeline data_processing` "
+        raise SystemExit(f"No MNIST at {args.mnist}: run `kedro run --pipelines data_processing` "
                          "once (it downloads it) or pass --mnist PATH.")  # fmt: skip
     with np.load(args.mnist, allow_pickle=False) as data:
         # scaled as data_processing.scale_images does: (x - 127.5) / 127.5, NHWC

@@ -8,7 +8,7 @@ set's saved judge: time to quality, measured where training is fast (a GPU), wit
 Each ``--run NAME=ARGS`` trains as ``scripts/train_jax.py ARGS`` would (conf/base, then
 conf/ENV, then --params; the project's schemas), on all of data/01_raw/mnist.npz, and after
 every epoch judges the raw generator on ``--judge-samples`` images against MNIST's test set with
-data/06_models/mnist/judge.keras (trained by `kedro run --pipeline classifier`), as a run judges
+data/06_models/mnist/judge.keras (trained by `kedro run --pipelines classifier`), as a run judges
 while it trains. The best epoch's generator is then judged on ``evaluation.n_samples`` (10,000)
 images with the final evaluation's seed, k and splits (conf/, read as train_jax.py reads it),
 against the four quality targets. Needs Keras, JAX, NumPy, pydantic and

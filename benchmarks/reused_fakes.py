@@ -4,7 +4,7 @@ drawing and scoring a fresh batch.
 
     python benchmarks/reused_fakes.py --env clipped --params training.epochs=20
 
-runs ``kedro run --env ENV --pipeline gan --params ...`` in this process with one change: the
+runs ``kedro run --env ENV --pipelines gan --params ...`` in this process with one change: the
 WGAN's step (gan/wgan.py) is replaced by ``ReusedFakesWGAN.wgan_step`` below. It then tags the
 MLflow run ``lever=reused_fakes`` and sets its ``kedro_command`` tag to this script's command.
 Everything else (data, networks, optimizers and schedule, clipping, judging every epoch, the

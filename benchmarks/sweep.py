@@ -1,13 +1,13 @@
 """What a sweep costs on top of the runs it makes: one trial against the same `kedro run` alone,
 and the sweep's wall time at 1 and at 2 trials at once.
 
-Run from a project with a trained classifier (`kedro run --env ENV --pipeline classifier`):
+Run from a project with a trained classifier (`kedro run --env ENV --pipelines classifier`):
 
     python benchmarks/sweep.py --env test [--address HOST:PORT] [--out benchmarks/results/sweep.json]
 
 It runs, one after the other:
 1. `ray.init()` of a local cluster and `ray.shutdown()`, timed (what `kedro sweep` pays once);
-2. `kedro run --env ENV --pipeline <spec's> --params <spec's fixed params>` alone, timed;
+2. `kedro run --env ENV --pipelines <spec's> --params <spec's fixed params>` alone, timed;
 3. `kedro sweep --env ENV --max-concurrent 1`, then `--max-concurrent 2`, timed, with each
    trial's seconds from MLflow (the child run's start to end);
 4. the overhead: the 1-at-once sweep's wall time less that many runs alone.
@@ -86,7 +86,7 @@ def main() -> None:
     spec, uri, experiment = spec_and_tracking(args.env)
     fixed = ",".join(f"{k}={v}" for k, v in spec.get("params", {}).items())
     kedro = [sys.executable, "-m", "kedro"]
-    alone = [*kedro, "run", "--env", args.env, "--pipeline", spec["pipeline"]]
+    alone = [*kedro, "run", "--env", args.env, "--pipelines", spec["pipeline"]]
     result = {"env": args.env, "tracking_uri": uri, "cpus": os.cpu_count(),
               "ray_init_and_shutdown_s": round(ray_start_seconds(), 1),
               "kedro_run_alone_s": round(timed(alone + (["--params", fixed] if fixed else [])), 1)}  # fmt: skip

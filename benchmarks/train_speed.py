@@ -366,7 +366,7 @@ def main() -> None:
         ]
         args.mnist = next((p for p in candidates if p.exists()), None)
         if args.mnist is None:
-            raise SystemExit("No MNIST found: run `kedro run --pipeline data_processing` once "
+            raise SystemExit("No MNIST found: run `kedro run --pipelines data_processing` once "
                              "(it downloads data/01_raw/mnist.npz) or pass --mnist PATH.")  # fmt: skip
 
     if args.phase:  # a child: measure one thing, print one JSON line

@@ -47,7 +47,7 @@ def command(env: str, run: mlflow.entities.Run) -> str:
     if env != "local":
         parts.append(f"--env {env}")
     if "gan" in run.data.tags.get("pipeline_names", ""):
-        parts.append("--pipeline gan")
+        parts.append("--pipelines gan")
     params = []
     dataset = run.data.tags.get("dataset", "mnist")
     if dataset != ENV_DATASET.get(env, "mnist"):

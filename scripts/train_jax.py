@@ -11,7 +11,7 @@ the project's schemas, and trains on ``data.dataset``'s raw files in data/01_raw
 mnist.npz, Fashion-MNIST's IDX files: the layout the pipeline downloads).
 
 Writes what the pipeline's training node writes, where the catalog puts it, so that back on a
-machine with the project installed ``kedro run --pipeline evaluation --env ENV --params ...``
+machine with the project installed ``kedro run --pipelines evaluation --env ENV --params ...``
 (the same ENV and --params: the MLflow run then holds the training's parameters) judges this
 generator exactly as it judges one trained by ``kedro run``; the script prints that command,
 with ``--load-versions`` pinning the version it wrote:
@@ -178,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
         model.save(target / stamp / f"{name}.keras")
     checkpoints_folder.release(remove=True)  # every output is written: the checkpoint goes
     overrides = ",".join(filter(None, [args.params]))
-    command = ["kedro run --pipeline evaluation",
+    command = ["kedro run --pipelines evaluation",
                *([f"--env {args.env}"] if args.env else []),
                *([f'--params "{overrides}"'] if overrides else []),
                f"--load-versions generator:{stamp},generator_last:{stamp}"]  # fmt: skip

@@ -34,6 +34,12 @@ FASHION_FILES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
                  "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")  # fmt: skip
 
 
+# Where `kedro run --env test` tracks and registers (conf/test/mlflow.yml and globals.yml), never
+# in the project's own experiment and registered models (conf/base's).
+TEST_EXPERIMENT, TEST_MODEL = "wgan_pipeline_test", "wgan-generator-test"
+USER_EXPERIMENT, USER_MODEL = "wgan_pipeline", "wgan-generator"
+
+
 def mnist_copy() -> Path:
     """A local real MNIST file, or skip: the project's cache first, then the shared copy."""
     for path in (PROJECT_ROOT / "data" / "01_raw" / "mnist.npz", SHARED_MNIST):
@@ -325,18 +331,35 @@ class FixedNoiseWGAN(WGAN):
         return ops.convert_to_tensor(rng.uniform(0, 1, (batch_size, 1, 1, 1)).astype("float32"))
 
 
-def backend_steps(out: str, constraint: str, steps_per_execution: str = "1") -> None:
+def backend_steps(
+    out: str, constraint: str, steps_per_execution: str = "1", normalization: str = "none"
+) -> None:
     """The WGAN's first steps from fixed weights, noise and batches on the Keras backend that
     KERAS_BACKEND names; writes the weights and losses after them to ``out`` (.npz). Run in a
-    subprocess per backend by tests/test_jax_backend.py, which compares the files."""
-    wgan = FixedNoiseWGAN(build_generator(LATENT, fused_upsampling=True), build_critic(),
-                          latent_dim=LATENT, constraint=constraint, clip_value=0.05,
+    subprocess per backend by tests/test_jax_backend.py, which compares the files. With
+    ``normalization`` "batch", the networks are batch-normalized dcgan ones of width 8, and
+    ``moving_before`` and ``moving`` hold their moving statistics (in ``before`` and ``after``
+    too)."""
+    if normalization == "batch":
+        networks = (
+            build_generator(LATENT, architecture="dcgan", width=8, normalization="batch"),
+            build_critic(architecture="dcgan", width=8, normalization="batch"),
+        )
+    else:
+        networks = (build_generator(LATENT, fused_upsampling=True), build_critic())
+    wgan = FixedNoiseWGAN(*networks, latent_dim=LATENT, constraint=constraint, clip_value=0.05,
                           n_critic=2)  # fmt: skip
     rng = np.random.default_rng(0)
-    for weight in wgan.weights:
-        if "float" in str(weight.dtype):
-            weight.assign(rng.normal(0, 0.05, weight.shape).astype("float32"))
-    before = [ops.convert_to_numpy(w) for w in wgan.weights]
+    for weight in wgan.trainable_weights:  # the moving statistics start at Keras' 0 and 1
+        weight.assign(rng.normal(0, 0.05, weight.shape).astype("float32"))
+
+    def flat(weights) -> np.ndarray:
+        return np.concatenate(
+            [ops.convert_to_numpy(w).ravel() for w in weights] or [np.zeros(0)]
+        ).astype("float64")
+
+    moving = [w for w in wgan.weights if "moving" in w.path]
+    before, moving_before = flat(wgan.weights), flat(moving)
     # SGD: updates linear in the gradients, so the backends' float rounding stays that small
     wgan.compile(keras.optimizers.SGD(1e-2), keras.optimizers.SGD(1e-2),
                  steps_per_execution=int(steps_per_execution))  # fmt: skip
@@ -344,10 +367,10 @@ def backend_steps(out: str, constraint: str, steps_per_execution: str = "1") -> 
     history = wgan.fit(images, batch_size=STEP_BATCH, epochs=1, shuffle=False, verbose=0)
     np.savez(
         out,
-        before=np.concatenate([w.ravel() for w in before]).astype("float64"),
-        after=np.concatenate([ops.convert_to_numpy(w).ravel() for w in wgan.weights]).astype(
-            "float64"
-        ),
+        before=before,
+        after=flat(wgan.weights),
+        moving_before=moving_before,
+        moving=flat(moving),
         critic_steps=int(wgan.critic_optimizer.iterations.numpy()),
         generator_steps=int(wgan.generator_optimizer.iterations.numpy()),
         **{name: np.array(values) for name, values in history.history.items()},

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import keras
 import mlflow
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -26,7 +27,10 @@ from wgan_pipeline.datasets.mlflow_generator import load_pyfunc
 from wgan_pipeline.gan.models import build_critic, build_generator, plain_generator
 
 from .helpers import (
+    TEST_EXPERIMENT,
+    TEST_MODEL,
     digest,
+    judge_files,
     kedro,
     kedro_env,
     kept_mlflow_state,
@@ -58,7 +62,7 @@ def wait_for(condition, process: subprocess.Popen, what: str, seconds: float = 2
 
 def runs(project: Path) -> list:
     client = mlflow.MlflowClient(tracking_uri=f"sqlite:///{project / 'mlflow.db'}")
-    experiment = client.get_experiment_by_name("wgan_pipeline")
+    experiment = client.get_experiment_by_name(TEST_EXPERIMENT)
     return client.search_runs([experiment.experiment_id], order_by=["attributes.start_time ASC"])
 
 
@@ -81,7 +85,7 @@ def test_a_kill_while_the_models_are_saved_loses_no_training(tmp_path):
     output = " ".join((again.stdout + again.stderr).split())
     assert again.returncode == 0, output[-5000:]
     assert "Training had finished in checkpoint" in output, output[-5000:]
-    assert "Epoch 1/" not in output  # nothing trained again
+    assert "epoch 1/2" not in output  # nothing trained again (FitProgress would say it)
     generator = model_versions(project, "generator")[-1]
     assert keras.saving.load_model(generator, safe_mode=True).output_shape == (None, 28, 28, 1)
     assert not list((models / "checkpoints").iterdir())
@@ -104,7 +108,7 @@ def test_a_signal_during_evaluation_ends_the_run_killed(trained, tmp_path, sig):
     log = tmp_path / "eval.log"
     big = "evaluation.n_samples=100,evaluation.n_reference=20000"
     before = len(runs(trained))
-    process = start(trained, "--pipeline", "evaluation", "--params", big, log=log)
+    process = start(trained, "--pipelines", "evaluation", "--params", big, log=log)
     started = re.compile(r"Running node: (evaluation\.)?extract_features")  # not "Completed"
     wait_for(lambda: started.search(log.read_text()), process, "evaluation")
     time.sleep(1)
@@ -124,7 +128,10 @@ def test_a_mistyped_parameter_group_stops_the_run(trained):
     done = kedro(trained, "run", "--env", "test", "--params", "trainng.epochs=1")
     output = " ".join((done.stdout + done.stderr).split())
     assert done.returncode != 0
-    assert "Unknown parameter group(s) ['trainng']: the groups are" in output, output[-3000:]
+    assert (
+        "Unknown parameter group(s) ['trainng'] (did you mean 'training'?): the groups are"
+        in output
+    ), output[-3000:]
     assert "Running node" not in output
 
 
@@ -138,6 +145,15 @@ def test_an_env_that_does_not_exist_is_named_with_those_that_do(trained):
         in output
     )
     assert "maintenance mode" not in output
+
+
+def test_an_env_given_as_a_path_is_refused_as_a_path(trained):
+    """`--env ../conf/test` names a folder that exists: the message must not say it does not."""
+    done = kedro(trained, "run", "--env", "../conf/test", verbose=False)
+    output = done.stdout + done.stderr
+    assert done.returncode != 0
+    assert "'../conf/test' is a path, and --env takes the name of a folder of" in output
+    assert "does not exist" not in output and "Traceback" not in output
 
 
 def test_an_http_server_that_is_not_mlflow_stops_the_run_before_any_node(tmp_path):
@@ -190,7 +206,7 @@ def test_a_file_where_an_output_folder_should_be_stops_the_run_before_any_node(t
     reporting.write_text("my notes")
     before = len(runs(trained))
     try:
-        done = kedro(trained, "run", "--env", "test", "--pipeline", "evaluation")
+        done = kedro(trained, "run", "--env", "test", "--pipelines", "evaluation")
         output = " ".join((done.stdout + done.stderr).split())
         assert done.returncode != 0
         assert f"{reporting} should be a folder but is a file" in output, output[-3000:]
@@ -205,7 +221,7 @@ def test_a_file_where_an_output_folder_should_be_stops_the_run_before_any_node(t
 def test_a_huge_steps_per_execution_is_capped_and_trains_exactly_the_epochs(trained):
     """1e9 steps per compiled call would never end an epoch (the feed is endless): it runs as
     the epoch's 4 steps, and the run trains exactly epochs x steps critic updates."""
-    done = kedro(trained, "run", "--env", "test", "--pipeline", "gan",
+    done = kedro(trained, "run", "--env", "test", "--pipelines", "gan",
                  "--params", "training.steps_per_execution=1000000000")  # fmt: skip
     output = " ".join((done.stdout + done.stderr).split())
     assert done.returncode == 0, output[-5000:]
@@ -221,14 +237,14 @@ def test_an_unreadable_checkpoint_is_set_aside_and_the_run_starts_fresh(trained)
     checkpoint, keeps it aside, and trains from the start instead of failing every time."""
     checkpoints = trained / "data" / "06_models" / "mnist" / "checkpoints"
     log = trained / "killed.log"
-    process = start(trained, "--pipeline", "gan", "--params", "training.epochs=100", log=log)
+    process = start(trained, "--pipelines", "gan", "--params", "training.epochs=100", log=log)
     wait_for(lambda: any(checkpoints.glob("run-*/step-*/progress.json")), process, "a checkpoint")
     process.send_signal(signal.SIGKILL)
     process.wait(timeout=30)
     (progress,) = checkpoints.glob("run-*/step-*/progress.json")
     progress.write_text("")
 
-    done = kedro(trained, "run", "--env", "test", "--pipeline", "gan")
+    done = kedro(trained, "run", "--env", "test", "--pipelines", "gan")
     output = " ".join((done.stdout + done.stderr).split())
     assert done.returncode == 0, output[-5000:]
     assert (
@@ -248,7 +264,7 @@ def registered_generator(project: Path, version: str) -> keras.Model:
     with kept_mlflow_state():
         mlflow.set_registry_uri(f"sqlite:///{project / 'mlflow.db'}")
         mlflow.set_tracking_uri(f"sqlite:///{project / 'mlflow.db'}")
-        model = load_pyfunc(f"models:/wgan-generator/{version}")
+        model = load_pyfunc(f"models:/{TEST_MODEL}/{version}")
         return model.unwrap_python_model().generator
 
 
@@ -268,7 +284,7 @@ def test_a_later_dated_model_version_is_not_what_the_run_evaluates_or_registers(
         model = planted if name != "critic" else build_critic()
         model.save(folder / f"{name}.keras")
     try:
-        done = kedro(trained, "run", "--env", "test", "--pipeline", "gan")
+        done = kedro(trained, "run", "--env", "test", "--pipelines", "gan")
         output = " ".join((done.stdout + done.stderr).split())
         assert done.returncode == 0, output[-5000:]
         assert "did not match load version" not in output
@@ -288,11 +304,11 @@ def test_a_deleted_or_emptied_champion_is_no_champion_and_the_run_goes_on(traine
     client = mlflow.MlflowClient(tracking_uri=uri, registry_uri=uri)
 
     def champion():
-        return client.get_model_version_by_alias("wgan-generator", "champion")
+        return client.get_model_version_by_alias(TEST_MODEL, "champion")
 
-    client.delete_model_version("wgan-generator", champion().version)
+    client.delete_model_version(TEST_MODEL, champion().version)
     for attempt in ("deleted", "files gone"):
-        done = kedro(trained, "run", "--env", "test", "--pipeline", "evaluation")
+        done = kedro(trained, "run", "--env", "test", "--pipelines", "evaluation")
         output = " ".join((done.stdout + done.stderr).split())
         assert done.returncode == 0, (attempt, output[-5000:])
         assert "treated as no comparable champion" in output, attempt
@@ -308,8 +324,9 @@ def test_a_deleted_or_emptied_champion_is_no_champion_and_the_run_goes_on(traine
         ("/", "is the folder /, which holds other things"),
         ("data/01_raw", "is inside data/01_raw, the raw data"),
         ("o" * 300, "has a folder name of 300 bytes, over the 255"),
+        ("conf/base/out", "is inside conf/, the project's own files"),
     ],
-    ids=["file-system-root", "raw-data", "300-characters"],
+    ids=["file-system-root", "raw-data", "300-characters", "configuration"],
 )
 def test_an_output_root_outside_the_outputs_stops_the_run_before_any_node(tmp_path, root, rule):
     """`output_root=/` wrote /06_models, /07_model_output and /08_reporting and exited 0."""
@@ -337,3 +354,27 @@ def test_a_huge_number_is_refused_naming_the_key_before_any_node(tmp_path, value
     assert done.returncode != 0
     assert "Parameter validation failed: training" in output and said in output, output[-3000:]
     assert "Running node" not in output and "Exceeds the limit" not in output
+
+
+def test_a_judge_trained_on_shuffled_labels_is_refused_and_not_saved(tmp_path):
+    """An mnist.npz in the right layout with its labels shuffled: said to be no known MNIST
+    file, and its judge (test accuracy about 0.1) is refused, not kept to score later runs."""
+    project = make_project_copy(tmp_path)
+    raw = project / "data" / "01_raw" / "mnist.npz"
+    with np.load(raw) as arrays:
+        shuffled = dict(arrays)
+    rng = np.random.default_rng(0)
+    for key in ("y_train", "y_test"):
+        shuffled[key] = rng.permutation(shuffled[key])
+    np.savez_compressed(raw, **shuffled)
+    done = kedro(project, "run", "--env", "test", "--pipelines", "classifier", verbose=False)
+    output = done.stdout + done.stderr
+    assert done.returncode != 0
+    assert f"{raw} is not the known MNIST file: its y_train, y_test differ" in output, output[
+        -3000:
+    ]
+    accuracy = re.search(r"A newly trained mnist judge reaches test accuracy (0\.\d+)", output)
+    assert accuracy and float(accuracy.group(1)) < 0.3, output[-3000:]
+    assert "below the 0.3 a judge of mnist reaches" in output and "Nothing was saved" in output
+    assert "Traceback" not in output
+    assert judge_files(project) == []

@@ -93,6 +93,22 @@ def test_a_width_other_than_64_needs_the_dcgan_networks():
     assert TrainingParams.model_validate({**training, "width": 32, "architecture": "dcgan"})
 
 
+def test_batch_normalization_needs_the_dcgan_networks_and_clipping():
+    """The chapter's networks have none; the gradient penalty is per image, and batch
+    normalization makes each score depend on the whole batch (why WGAN-GP removed it)."""
+    dcgan = {**base_groups()["training"], "architecture": "dcgan", "normalization": "batch"}
+    assert TrainingParams.model_validate(dcgan).normalization == "batch"
+    with pytest.raises(ValidationError, match=r"normalization: batch .*architecture: dcgan"):
+        TrainingParams.model_validate({**dcgan, "architecture": "chapter"})
+    with pytest.raises(ValidationError) as info:
+        TrainingParams.model_validate({**dcgan, "constraint": "gradient_penalty"})
+    text = str(info.value)
+    assert "each image's own gradient" in text and "whole batch" in text
+    assert "WGAN-GP removed it" in text and "training.constraint: clip" in text
+    with pytest.raises(ValidationError, match="'none' or 'batch'"):
+        TrainingParams.model_validate({**dcgan, "normalization": "layer"})
+
+
 def test_params_are_frozen():
     with pytest.raises(ValidationError):
         TrainingParams(**base_groups()["training"]).epochs = 3
@@ -142,7 +158,10 @@ def test_evaluation_sets_must_outnumber_the_nearest_neighbours():
 def test_unknown_groups_and_bounds_between_groups_are_named():
     groups = base_groups()
     check_groups(groups)  # conf/base is sound
-    with pytest.raises(ValueError, match=r"Unknown parameter group\(s\) \['trainng'\]: the groups"):
+    with pytest.raises(
+        ValueError,
+        match=r"Unknown parameter group\(s\) \['trainng'\] \(did you mean 'training'\?\): the",
+    ):
         check_groups({**groups, "trainng": {"epochs": 1}})
     small = {**groups, "data": {"max_train_images": 10}}
     with pytest.raises(ValueError, match=r"data.max_train_images \(10\) .* training.batch_size"):

@@ -19,6 +19,10 @@ from wgan_pipeline.gan.images import latent_noise, unscale_images
 
 from .helpers import (
     CONSOLE,
+    TEST_EXPERIMENT,
+    TEST_MODEL,
+    USER_EXPERIMENT,
+    USER_MODEL,
     digest,
     judge_files,
     kedro,
@@ -101,6 +105,18 @@ def test_offline_without_mnist_the_message_names_the_file_to_place(tmp_path):
         assert db.execute("select count(*) from runs").fetchone() == (0,)
 
 
+def test_a_pipeline_alone_that_needs_what_another_keeps_in_memory_is_refused(tmp_path):
+    project = make_project_copy(tmp_path, with_mnist=False)
+    result = kedro(project, "run", "--env", "test", "--pipelines", "training", verbose=False)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "training needs ['training_images'], which a run keeps in memory" in output
+    assert "`kedro run --pipelines data_processing,training`" in output
+    assert "Traceback" not in output
+    with sqlite3.connect(project / "mlflow.db") as db:  # refused before the run opened
+        assert db.execute("select count(*) from runs").fetchone() == (0,)
+
+
 def test_kedro_run_writes_samples_grid_and_history(finished_run):
     samples = np.load(finished_run / "data" / "07_model_output" / "generated_samples.npy")
     assert samples.shape == (100, 28, 28) and samples.dtype == np.uint8  # conf/test
@@ -130,7 +146,7 @@ def test_kedro_run_judges_the_samples_against_real_and_noise(finished_run):
 def test_kedro_run_is_one_finished_mlflow_run(finished_run):
     store = f"sqlite:///{finished_run / 'mlflow.db'}"
     client = mlflow.MlflowClient(tracking_uri=store, registry_uri=store)
-    (experiment,) = [e for e in client.search_experiments() if e.name == "wgan_pipeline"]
+    (experiment,) = [e for e in client.search_experiments() if e.name == TEST_EXPERIMENT]
     (run,) = client.search_runs([experiment.experiment_id])
     assert run.info.status == "FINISHED"
     assert run.info.artifact_uri.startswith((finished_run / "mlruns").as_uri())
@@ -182,11 +198,74 @@ def test_kedro_run_is_one_finished_mlflow_run(finished_run):
     assert noise.shape == (-1, 100) and images.shape == (-1, 28, 28)
     assert (noise.type, images.type) == (np.dtype("float32"), np.dtype("uint8"))
     assert mlmodel.saved_input_example_info is not None
-    champion = client.get_model_version_by_alias("wgan-generator", "champion")
+    champion = client.get_model_version_by_alias(TEST_MODEL, "champion")
     assert champion.run_id == run.info.run_id and champion.tags["epoch"] == str(best.step)
     assert champion.tags["fid"] == str(run.data.metrics["eval.generated.fid"])
     assert len(champion.tags["judge"]) == 16 and champion.tags["judge_samples"] == "100"
     assert run.data.tags["champion"].startswith("No champion yet")
+
+
+def test_the_mlflow_run_tells_what_it_is_at_a_glance(finished_run):
+    """The experiment opens on its runs (machine learning, not GenAI) with a description; the
+    run is named after its env, says the command that ran in readable tags, has MNIST as its
+    input, its digits as step-indexed images, its headline metrics and its result as its
+    description; both logged generators say the noise, latent size and architecture the run
+    trained them with."""
+    store = f"sqlite:///{finished_run / 'mlflow.db'}"
+    client = mlflow.MlflowClient(tracking_uri=store, registry_uri=store)
+    experiment = client.get_experiment_by_name(TEST_EXPERIMENT)
+    assert experiment.tags["mlflow.experimentKind"] == "custom_model_development"
+    assert "kedro run --env test" in experiment.tags["mlflow.note.content"]
+    run = client.search_runs([experiment.experiment_id], order_by=["attributes.start_time ASC"])[0]
+
+    assert run.info.run_name == "test"  # conf/test, no --params
+    tags = run.data.tags
+    assert tags["kedro_command"] == "kedro run --env test" and tags["runner"] == "SequentialRunner"
+    assert "env" not in tags and not [k for k, v in tags.items() if " object at 0x" in v]
+
+    (used,) = run.inputs.dataset_inputs
+    assert used.dataset.name == "mnist" and used.dataset.digest
+    assert json.loads(used.dataset.source)["uri"] == str(finished_run / "data/01_raw/mnist.npz")
+    assert {t.key: t.value for t in used.tags}["mlflow.data.context"] == "training"
+
+    images = [a.path for a in client.list_artifacts(run.info.run_id, "images")]
+    for step in (1, 2):  # each epoch's grid, full size and the UI's compressed copy
+        assert len([p for p in images if p.startswith(f"images/samples+step+{step}+")]) == 2
+
+    metrics = run.data.metrics
+    assert metrics["FID"] == metrics["eval.generated.fid"]
+    assert metrics["Precision"] == metrics["eval.generated.precision"]
+    assert metrics["Recall"] == metrics["eval.generated.recall"]
+    assert metrics["Targets met"] in {0, 1, 2, 3, 4}
+    assert metrics["Kept epoch"] == metrics["best_epoch"]
+    description = tags["mlflow.note.content"]
+    assert description.startswith(f"**Kept epoch {int(metrics['best_epoch'])}: FID ")
+    assert f"Quality targets met: **{int(metrics['Targets met'])} of 4**" in description
+
+    params = run.data.params
+    trained = tuple(params[f"training.{key}"] for key in ("noise", "latent_dim", "architecture"))
+    models = client.search_logged_models([experiment.experiment_id])
+    assert sorted(m.name for m in models if m.source_run_id == run.info.run_id) == [
+        "generator",
+        "generator_last",
+    ]
+    for model in models:
+        said = tuple(model.tags[key] for key in ("noise", "latent_dim", "architecture"))
+        assert said == trained, model.name
+    assert params["noise"] == params["training.noise"]  # the models' config, logged by MLflow
+
+
+def test_a_test_run_leaves_the_projects_experiment_and_registered_model_alone(finished_run):
+    """`--env test` tracks to its own experiment and registers its own model (conf/test): the
+    project's experiment and registered model hold nothing of it."""
+    store = f"sqlite:///{finished_run / 'mlflow.db'}"
+    client = mlflow.MlflowClient(tracking_uri=store, registry_uri=store)
+    users = client.get_experiment_by_name(USER_EXPERIMENT)
+    if users is not None:  # kedro-mlflow creates it for a run of another env, even a refused one
+        assert client.search_runs([users.experiment_id]) == []
+        assert client.search_logged_models([users.experiment_id]) == []
+    assert client.search_registered_models(f"name = '{USER_MODEL}'") == []
+    assert client.get_registered_model(TEST_MODEL).aliases["champion"]
 
 
 def test_mlflow_store_is_at_the_project_root(finished_run):
@@ -204,6 +283,11 @@ def test_mlflow_store_is_at_the_project_root(finished_run):
         ("training.seed=4294967296", ["training", "seed", "less than or equal to 4294967295"]),
         ("evaluation.n_samples=5", ["evaluation.n_samples", "evaluation.score_splits"]),
         ("training.clip_value=.inf", ["training", "clip_value", "finite number"]),
+        # Fails after training otherwise ("Unable to allocate 745 GiB"): bounded up front
+        (
+            "evaluation.n_samples=1000000000",
+            ["evaluation.n_samples", "less than or equal to 100000"],
+        ),
     ],
 )
 def test_bad_parameters_stop_the_run_before_any_node(tmp_path, params, expected):
@@ -242,23 +326,23 @@ def test_an_unreachable_tracking_server_stops_the_run_at_once(tmp_path):
 
 
 def test_slices_reuse_what_the_run_wrote(finished_run):
-    """`--pipeline evaluation` reads the saved generator, `--pipeline release` the saved
+    """`--pipelines evaluation` reads the saved generator, `--pipelines release` the saved
     generators, metrics and judge history, `--nodes reporting.make_sample_grid` the saved
     samples; the environment's overrides keep every other key of conf/base (soft merge). Runs
     last: it adds MLflow runs to the store the tests above count."""
-    for args in (["--pipeline", "evaluation"], ["--pipeline", "release"],
+    for args in (["--pipelines", "evaluation"], ["--pipelines", "release"],
                  ["--nodes", "reporting.make_sample_grid"]):  # fmt: skip
         result = kedro(finished_run, "run", "--env", "test", *args)
         assert result.returncode == 0, (result.stdout + result.stderr)[-5000:]
 
 
 def test_a_second_run_keeps_the_first_runs_models(finished_run):
-    """Models are versioned: a second training run (`--pipeline gan`, which reuses the saved
+    """Models are versioned: a second training run (`--pipelines gan`, which reuses the saved
     classifier) adds a version beside the first run's and never overwrites it; its evaluation
     judges the new generator, the latest version."""
     first = {name: model_versions(finished_run, name)[0].read_bytes()
              for name in ("generator", "generator_last", "critic")}  # fmt: skip
-    result = kedro(finished_run, "run", "--env", "test", "--pipeline", "gan",
+    result = kedro(finished_run, "run", "--env", "test", "--pipelines", "gan",
                    "--params", "training.seed=1")  # fmt: skip
     assert result.returncode == 0, (result.stdout + result.stderr)[-5000:]
     for name, content in first.items():
@@ -294,7 +378,7 @@ def test_every_run_logs_system_metrics(finished_run):
     """conf/base/system_metrics.yml: MLflow samples CPU and memory while the run is open."""
     store = f"sqlite:///{finished_run / 'mlflow.db'}"
     client = mlflow.MlflowClient(tracking_uri=store)
-    (experiment,) = [e for e in client.search_experiments() if e.name == "wgan_pipeline"]
+    (experiment,) = [e for e in client.search_experiments() if e.name == TEST_EXPERIMENT]
     # the module's first run (later tests add more)
     run = client.search_runs([experiment.experiment_id], order_by=["attributes.start_time ASC"])[0]
     metrics = run.data.metrics
@@ -317,15 +401,15 @@ def test_the_judge_is_one_per_data_set_and_no_env_replaces_it(finished_run):
     before = {p: digest(p) for p in (finished_run / "data" / "06_models" / "mnist").glob("*judge*")}
     runs = mlflow_run_count(finished_run)
 
-    gan = kedro(finished_run, "run", "--pipeline", "gan",
+    gan = kedro(finished_run, "run", "--pipelines", "gan",
                 "--params", "training.epochs=1,data.max_train_images=1000")  # fmt: skip
     output = " ".join((gan.stdout + gan.stderr).split())
     assert gan.returncode != 0
     assert "data/06_models/mnist/judge.keras is missing" in output
-    assert "`kedro run --pipeline classifier`" in output and "Nothing was run" in output
+    assert "`kedro run --pipelines classifier`" in output and "Nothing was run" in output
     assert "Running node" not in output
 
-    other = kedro(finished_run, "run", "--env", "test", "--pipeline", "classifier",
+    other = kedro(finished_run, "run", "--env", "test", "--pipelines", "classifier",
                   "--params", "classifier.epochs=2")  # fmt: skip
     output = " ".join((other.stdout + other.stderr).split())
     assert other.returncode != 0

@@ -109,7 +109,7 @@ def sweep(env, address, num_trials, max_concurrent) -> None:
             raise SweepCommandError(
                 f"sweep.pipeline '{spec.pipeline}' judges every epoch with the saved classifier, "
                 f"and there is none for this env: train it once with `kedro run --env "
-                f"{context.env or 'local'} --pipeline classifier`. Nothing was run."
+                f"{context.env or 'local'} --pipelines classifier`. Nothing was run."
             )
         try:
             import optuna  # noqa: F401, PLC0415

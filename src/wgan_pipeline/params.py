@@ -104,6 +104,18 @@ class ClassifierParams(Params):
     max_train_images: int | None = Field(
         ge=1, description="Train on only the first N training images (null: all)."
     )
+    min_test_accuracy: dict[str, float] = Field(
+        description="Per data set, the test accuracy below which a judge is refused, not saved "
+        "or used: a judge that low was trained on data that is not what it should be (labels "
+        "shuffled, images and labels mismatched). Not part of the judge's card."
+    )
+
+    @model_validator(mode="after")
+    def _floors_are_shares(self) -> ClassifierParams:
+        bad = {k: v for k, v in self.min_test_accuracy.items() if not 0 <= v <= 1}
+        if bad:
+            raise ValueError(f"min_test_accuracy must lie in [0, 1]: {bad}")
+        return self
 
 
 class TrainingParams(Params):
@@ -121,6 +133,13 @@ class TrainingParams(Params):
         description="The dcgan networks' channels (WGAN-GP's DIM): the critic's convolutions "
         "have width, 2 x width and 4 x width filters, the generator's the reverse. The "
         "chapter's networks have fixed widths: 64 there.",
+    )
+    normalization: Literal["none", "batch"] = Field(
+        description="batch: batch normalization in the dcgan networks, as WGAN-GP's clipped "
+        "MNIST baseline has it (the critic after its second and third convolutions, the "
+        "generator after its dense layer and first two transposed convolutions); the critic "
+        "then scores real and generated batches in separate calls. Clipping only, and not for "
+        "the chapter's networks, which have none."
     )
     latent_dim: int = Field(ge=1, description="Size of the generator's noise input.")
     batch_size: int = Field(ge=1, description="Images per critic update.")
@@ -185,6 +204,27 @@ class TrainingParams(Params):
             )
         return self
 
+    @model_validator(mode="after")
+    def _batch_normalization_needs_dcgan(self) -> TrainingParams:
+        if self.architecture == "chapter" and self.normalization == "batch":
+            raise ValueError(
+                "training.normalization: batch puts batch normalization in the dcgan networks; "
+                "the chapter's networks have none (its critic and generator are fixed layer for "
+                "layer): set training.architecture: dcgan or training.normalization: none."
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _penalty_refuses_batch_normalization(self) -> TrainingParams:
+        if self.constraint == "gradient_penalty" and self.normalization == "batch":
+            raise ValueError(
+                "training.constraint: gradient_penalty cannot go with training.normalization: "
+                "batch: the penalty is on each image's own gradient, and batch normalization "
+                "makes each score depend on the whole batch, which is why WGAN-GP removed it "
+                "from the critic. Use training.constraint: clip, or training.normalization: none."
+            )
+        return self
+
 
 class QualityTargets(Params):
     """``params:evaluation.targets``: what a good generator's samples reach, judged against the
@@ -209,10 +249,15 @@ class EvaluationParams(Params):
     seed: int = Field(
         ge=0, le=MAX_SEED, description="Seed of the fixed noise the samples come from."
     )
-    n_samples: int = Field(ge=1, description="How many digits to generate.")
+    n_samples: int = Field(
+        ge=1,
+        le=100_000,
+        description="How many digits to generate and judge (at most 100,000: the k-NN metrics "
+        "take time in its square, the images and features memory in it).",
+    )
     grid_rows: int = Field(ge=1, le=100, description="Rows (= columns) of the sample grid.")
     grid_scale: int = Field(ge=1, le=8, description="Pixel magnification of the grid image.")
-    batch_size: int = Field(ge=1, description="Images per generator or classifier call.")
+    batch_size: int = Field(ge=1, le=10_000, description="Images per generator or classifier call.")
     n_reference: int = Field(
         ge=10, le=60000, description="Real training images and noise images judged as references."
     )
@@ -222,9 +267,9 @@ class EvaluationParams(Params):
     curve_window: int = Field(
         ge=1, description="Critic steps in the median filter of the Wasserstein curve."
     )
-    interpolation_rows: int = Field(ge=1, description="Latent walks in the strip.")
-    interpolation_steps: int = Field(ge=2, description="Images along each latent walk.")
-    progress_digits: int = Field(ge=1, description="Fixed-noise digits per epoch's row.")
+    interpolation_rows: int = Field(ge=1, le=100, description="Latent walks in the strip.")
+    interpolation_steps: int = Field(ge=2, le=100, description="Images along each latent walk.")
+    progress_digits: int = Field(ge=1, le=100, description="Fixed-noise digits per epoch's row.")
     every_epochs: int | None = Field(
         ge=1,
         description="Judge the generator every N epochs of training (and after the last); the "

@@ -15,7 +15,7 @@ def register_pipelines() -> dict[str, Pipeline]:
     ``gan`` all but the classifier (the saved one).
 
     Listed explicitly rather than found with ``find_pipelines``: Kedro's CLI makes that load only
-    the pipeline named by ``--pipeline``, which cannot build the combined ones.
+    the pipeline named by ``--pipelines``, which cannot build the combined ones.
     """
     pipelines = {
         "data_processing": data_processing.create_pipeline(),

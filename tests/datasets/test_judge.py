@@ -33,7 +33,7 @@ def save(folder, model, card_hash=None) -> tuple[JudgeDataset, JudgeCardDataset]
 
 
 def test_a_missing_judge_names_the_command_or_loads_none(tmp_path):
-    with pytest.raises(DatasetError, match=r"no judge at .*`kedro run --pipeline classifier`"):
+    with pytest.raises(DatasetError, match=r"no judge at .*`kedro run --pipelines classifier`"):
         JudgeDataset(filepath=str(tmp_path / "judge.keras")).load()
     assert JudgeDataset(filepath=str(tmp_path / "judge.keras"), missing_ok=True).load() is None
 

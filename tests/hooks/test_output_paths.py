@@ -97,7 +97,11 @@ def test_a_folder_that_cannot_be_written_is_named(tmp_path):
         ("/usr", "which holds other things"),
         ("data/01_raw", "inside data/01_raw"),
         ("data/01_raw/fashion-mnist/more", "inside data/01_raw"),
-        ("conf", "which holds other things"),
+        ("conf", "inside conf/, the project's own files"),
+        ("conf/base/out", "inside conf/"),  # `kedro package` would ship the outputs
+        ("src/outputs", "inside src/"),
+        (".git/out", "inside .git/"),
+        ("hidden_only", "which holds other things (.env)"),  # hidden files count
         (".", "which holds other things"),
         ("/nonexistent-wgan-output", "outside the project that does not exist"),
         ("x" * 300, "over the 255 a file system allows"),
@@ -110,6 +114,8 @@ def test_an_output_root_that_is_no_folder_for_outputs_is_refused(tmp_path, root,
     (tmp_path / "conf").mkdir()
     (tmp_path / "conf" / "catalog.yml").write_text("")
     (tmp_path / "linked").symlink_to("/")
+    (tmp_path / "hidden_only").mkdir()
+    (tmp_path / "hidden_only" / ".env").write_text("SECRET=1")
     assert fault in output_root_fault(root, tmp_path)
 
 

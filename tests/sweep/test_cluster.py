@@ -83,7 +83,7 @@ class KillOneTraining(threading.Thread):
 def swept(tmp_path_factory, mlflow_server, ray_cluster, postgres):
     root = tmp_path_factory.mktemp("sweep")
     project = cluster_project(root, mlflow_server)
-    classifier = kedro(project, "run", "--env", "test", "--pipeline", "classifier")
+    classifier = kedro(project, "run", "--env", "test", "--pipelines", "classifier")
     assert classifier.returncode == 0, (classifier.stdout + classifier.stderr)[-3000:]
     killer = KillOneTraining(project)
     killer.start()

@@ -49,6 +49,10 @@ def space(**keys) -> dict:
         ({"search_space": {}}, ["search_space is empty"]),
         ({"num_trials": 0}, ["sweep.num_trials", "greater than or equal to 1"]),
         ({"max_concurrent": 0}, ["sweep.max_concurrent"]),
+        ({"max_concurrent": 100000}, ["sweep.max_concurrent", "less than or equal to 256"]),
+        ({"num_trials": 10**12}, ["sweep.num_trials", "less than or equal to 10000"]),
+        ({"resources": {"cpus": 0.001, "gpus": 0}},
+         ["sweep.resources.cpus", "greater than or equal to 0.25"]),
         ({"colour": "red"}, ["unknown key(s) ['colour']"]),
         ({"mode": "lowest"}, ["sweep.mode"]),
         (space(training__clip_vale={"distribution": "uniform", "low": 0.01, "high": 0.1}),
@@ -144,7 +148,7 @@ def test_kedro_sweep_refuses_a_dead_address_and_a_missing_classifier_at_once(tmp
     untrained = kedro(project, "sweep", "--env", "test", timeout=120)
     output = " ".join((untrained.stdout + untrained.stderr).split())
     assert untrained.returncode != 0
-    assert "kedro run --env test --pipeline classifier" in output, output[-3000:]
+    assert "kedro run --env test --pipelines classifier" in output, output[-3000:]
     assert "Traceback" not in output
     assert not (project / "data" / "sweeps").exists()
 

@@ -57,7 +57,7 @@ class JudgeDataset(AbstractDataset[keras.Model, keras.Model]):
                 return None
             raise DatasetError(
                 f"There is no judge at '{self.path}' (with its card '{card_path(self.path)}'). "
-                "Train it with `kedro run --pipeline classifier` (add the --env you use), or "
+                "Train it with `kedro run --pipelines classifier` (add the --env you use), or "
                 "run `kedro run`, which trains it first."
             )
         model = keras.saving.load_model(self.path, safe_mode=True)
@@ -67,7 +67,7 @@ class JudgeDataset(AbstractDataset[keras.Model, keras.Model]):
                 f"The judge '{self.path}' is not the classifier its card "
                 f"'{card_path(self.path)}' describes (hash {classifier_identity(model)}, card "
                 f"{card.get('hash')}): one of them was replaced. Delete both files and train the "
-                "judge again with `kedro run --pipeline classifier`; FIDs of earlier runs will "
+                "judge again with `kedro run --pipelines classifier`; FIDs of earlier runs will "
                 "not compare with later ones."
             )
         return model

@@ -44,9 +44,13 @@ class ConfigChecksHook:
         env = context.env or context.config_loader.default_run_env
         envs = conf_envs(conf)
         if env not in envs and env != context.config_loader.default_run_env:
+            what = (
+                f"'{env}' is a path, and --env takes the name of a folder of {conf}"
+                if "/" in env or env in (".", "..")
+                else f"The Kedro environment '{env}' does not exist: there is no folder {conf / env}"
+            )
             raise ConfigurationError(
-                f"The Kedro environment '{env}' does not exist: there is no folder {conf / env}. "
-                f"The environments are {sorted(envs - {'base'})}; nothing was run."
+                f"{what}. The environments are {sorted(envs - {'base'})}; nothing was run."
             )
         # The raw values (--params merged): context.params would import every pipeline first.
         parameters = context.config_loader["parameters"]
@@ -54,7 +58,7 @@ class ConfigChecksHook:
             check_groups(parameters)
             check_values(parameters)
         except ValueError as exc:
-            raise ConfigurationError(f"{exc} Nothing was run.") from None
+            raise ConfigurationError(f"{str(exc).rstrip('.')}. Nothing was run.") from None
         check_mixed_precision(parameters.get("training"))
         check_dataset_follows_globals(context, parameters.get("data"))
         check_output_root(context)
@@ -67,6 +71,7 @@ class ConfigChecksHook:
     @hook_impl(tryfirst=True)  # before kedro-mlflow opens a run: a refusal leaves none
     def before_pipeline_run(self, run_params, pipeline, catalog) -> None:
         check_output_paths(pipeline, self._conf_catalog)
+        check_inputs_in_memory(pipeline, self._conf_catalog, run_params)
         check_judge(pipeline, catalog, run_params.get("env"))
         if "raw_images" in pipeline.inputs():
             catalog.get("raw_images").fetch()  # a failed download: no MLflow run left FAILED
@@ -85,16 +90,45 @@ def conf_envs(conf: Path) -> set[str]:
     return {Path(n).parts[1] for n in names if len(Path(n).parts) == 2}
 
 
+def check_inputs_in_memory(pipeline, conf_catalog: dict[str, Any], run_params) -> None:
+    """An input that lives only in memory (the scaled training images) must be made in the same
+    run: ``--pipelines training`` alone would fail in its first node. Refused, naming the
+    pipelines that make it."""
+    from kedro.framework.project import pipelines  # noqa: PLC0415 (the registered ones)
+
+    missing = sorted(
+        name
+        for name in pipeline.inputs()
+        if name not in conf_catalog or "MemoryDataset" in str(conf_catalog[name].get("type", ""))
+        if not name.startswith("params:") and name != "parameters"
+    )
+    if not missing:
+        return
+    makers = sorted(
+        name
+        for name, other in pipelines.items()
+        if name != "__default__" and set(missing) & other.all_outputs()
+    )
+    asked = ",".join(run_params.get("pipeline_names") or []) or "this pipeline"
+    raise ConfigurationError(
+        f"{asked} needs {missing}, which a run keeps in memory and never saves: run it with "
+        f"the pipeline that makes it, e.g. `kedro run --pipelines {makers[0]},{asked}`"
+        f"{' (made by ' + ', '.join(makers) + ')' if len(makers) > 1 else ''}. Nothing was run."
+        if makers
+        else f"{asked} needs {missing}, which nothing makes. Nothing was run."
+    )
+
+
 def check_judge(pipeline, catalog, env: str | None) -> None:
     """The data set's judge is fixed: a pipeline that judges with the saved one needs it there,
     and one that would train it with other settings than the saved judge's is refused (the
     judge would silently change, and with it every FID), each before any node runs."""
-    command = f"kedro run{f' --env {env}' if env else ''} --pipeline classifier"
+    command = f"kedro run{f' --env {env}' if env else ''} --pipelines classifier"
     if "classifier" in pipeline.inputs() and not catalog.exists("classifier"):
         raise ConfigurationError(
             f"This run judges with the data set's saved judge, and there is none: "
             f"{catalog.get('classifier').path} is missing. Train it first with `{command}` "
-            "(`kedro run` with no --pipeline trains it too). Nothing was run."
+            "(`kedro run` with no --pipelines trains it too). Nothing was run."
         )
     card = catalog.load("judge_card") if "saved_judge" in pipeline.inputs() else None
     if card is None or not catalog.exists("classifier"):

@@ -75,6 +75,18 @@ OUTPUT_LAYERS = {"06_models", "07_model_output", "08_reporting"}  # what a run w
 NAME_MAX = 255  # bytes in one file or folder name, on every common Linux and macOS file system
 
 
+# The project's folders that never hold outputs, and why.
+_OWN_FILES = (
+    "the project's own files (packaged, versioned or read as code): outputs go to data/ or a "
+    "folder under it, e.g. data/runs/mine"
+)
+NOT_FOR_OUTPUTS = {
+    "data/01_raw": "the raw data, which runs never write",
+    **{f"{name}/": _OWN_FILES for name in
+       ("conf", "src", ".git", "notebooks", "tests", "docs", "benchmarks", "scripts")},
+}  # fmt: skip
+
+
 def output_root_fault(root: str, project: Path) -> str | None:
     """Why ``--params output_root=<root>`` cannot hold a run's outputs, or None. It may be the
     project's data/ or a folder under it (never inside data/01_raw, the raw data), another
@@ -88,9 +100,12 @@ def output_root_fault(root: str, project: Path) -> str | None:
         target = (project / root).resolve()  # links followed: where the files would really go
     except (OSError, ValueError) as exc:
         return f"is not a usable folder path ({exc})"
-    raw = project / "data" / "01_raw"
-    if target == raw or raw in target.parents:
-        return "is inside data/01_raw, the raw data, which runs never write"
+    protected = next(
+        (f for f in NOT_FOR_OUTPUTS if target == project / f or project / f in target.parents),
+        None,
+    )
+    if protected is not None:
+        return f"is inside {protected}, {NOT_FOR_OUTPUTS[protected]}"
     if target.exists():  # data/ and its folders hold the outputs by default
         inside_data = target == project / "data" or project / "data" in target.parents
         return None if inside_data else _not_for_outputs(target)
@@ -106,8 +121,8 @@ def _not_for_outputs(folder: Path) -> str | None:
     """Why an existing ``folder`` is not one made for a run's outputs, or None."""
     if not folder.is_dir():
         return "is a file, not a folder"
+    # hidden files count: a folder holding only .git or .env is not an empty one
     others = sorted(p.name for p in folder.iterdir() if p.name not in OUTPUT_LAYERS)
-    others = [name for name in others if not name.startswith(".")]
     if not others:
         return None
     return (

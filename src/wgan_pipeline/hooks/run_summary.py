@@ -67,6 +67,8 @@ class RunSummaryHook:
         lines = [f"Done in {minutes_and_seconds(time.perf_counter() - self._start)}."]
         metrics = self._saved.get("evaluation_metrics")
         if metrics is not None:
+            if "judge_card" not in self._saved and catalog.exists("judge_card"):
+                self._saved["judge_card"] = catalog.load("judge_card")  # the saved judge's
             lines += self._quality(metrics)
         outputs = pipeline.all_outputs()
         pictures = [self._path(n) for n in ("sample_grid", "training_progress") if n in outputs]

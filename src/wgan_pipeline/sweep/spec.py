@@ -83,8 +83,13 @@ class Resources(Params):
 
     model_config = ConfigDict(extra="forbid", strict=False, frozen=True, allow_inf_nan=False)
 
-    cpus: float = Field(gt=0, description="CPUs per trial; also TensorFlow's thread counts.")
-    gpus: float = Field(ge=0, description="GPUs per trial (0 on a CPU-only cluster).")
+    cpus: float = Field(
+        ge=0.25,
+        le=1024,
+        description="CPUs per trial; also TensorFlow's thread counts (a trial "
+        "needs a quarter of a core at least: less would leave TensorFlow no thread).",
+    )
+    gpus: float = Field(ge=0, le=64, description="GPUs per trial (0 on a CPU-only cluster).")
 
 
 class SweepSpec(Params):
@@ -98,8 +103,12 @@ class SweepSpec(Params):
     search_space: dict[str, Distribution] = Field(
         description="The swept keys (`training.clip_value`), each with its distribution."
     )
-    num_trials: int = Field(ge=1, description="How many trials Optuna's TPE proposes.")
-    max_concurrent: int = Field(ge=1, description="How many trials run at once, at most.")
+    num_trials: int = Field(
+        ge=1, le=10_000, description="How many trials Optuna's TPE proposes (each a run)."
+    )
+    max_concurrent: int = Field(
+        ge=1, le=256, description="How many trials run at once, at most (each a process)."
+    )
     metric: str = Field(min_length=1, description="The run's MLflow metric to optimise.")
     mode: Literal["min", "max"] = Field(description="Whether lower or higher is better.")
     epoch_metric: str | None = Field(

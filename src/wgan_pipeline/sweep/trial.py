@@ -3,7 +3,7 @@ run of the sweep's parent run.
 
 Ray Tune calls :func:`run_trial` in a worker on whichever node has the trial's resources. It
 creates the trial's MLflow run (a child: ``mlflow.parentRunId``), then runs ``kedro run --env ...
---pipeline ... --params <fixed>,<trial's>,output_root=<the trial's folder>`` with
+--pipelines ... --params <fixed>,<trial's>,output_root=<the trial's folder>`` with
 ``MLFLOW_RUN_ID`` set, so kedro-mlflow logs into that run: the same validation, checkpoints,
 outputs and hooks as any run. While it trains, the per-epoch metric it logs is read back from
 MLflow and reported to Tune (the scheduler's input); at the end, the final metric.
@@ -126,7 +126,7 @@ def run_trial(config: dict[str, Any], job: TrialJob) -> None:
     folder = trial_folder(job.sweep, trial_id)
     log_path = Path(job.project) / folder / f"kedro-run-{attempt}.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    command = [sys.executable, "-m", "kedro", "run", "--env", job.env, "--pipeline", job.pipeline,
+    command = [sys.executable, "-m", "kedro", "run", "--env", job.env, "--pipelines", job.pipeline,
                "--params", params_argument({**job.fixed, **config, "output_root": folder})]  # fmt: skip
     env = {**os.environ, **thread_env(job.cpus), **job.extra_env, "MLFLOW_RUN_ID": run_id,
            "MLFLOW_TRACKING_URI": job.tracking_uri}  # fmt: skip
@@ -189,8 +189,9 @@ def _follow(process, client: MlflowClient, run_id: str, run_name: str, job: Tria
 def _keep_name(client: MlflowClient, run_id: str, run_name: str,
                even_unopened: bool = False) -> bool:  # fmt: skip
     """Give the run back the trial's name once kedro-mlflow has opened it (logged its params)
-    under a random one (its `run.name`); True once that is done. ``even_unopened``: after the
-    process ended (it may have failed before kedro-mlflow logged anything)."""
+    under its pipeline's name (mlflow.yml's `run.name` is null; hooks/run_tags.py leaves a run
+    it did not open as it is); True once that is done. ``even_unopened``: after the process
+    ended (it may have failed before kedro-mlflow logged anything)."""
     with contextlib.suppress(Exception):
         run = client.get_run(run_id)
         if not run.data.params and not even_unopened:

@@ -40,7 +40,7 @@ def test_a_model_that_is_not_a_generator_is_refused_by_name():
 
 def test_a_model_that_is_not_the_classifier_is_refused(tiny_mnist):
     with pytest.raises(
-        ValueError, match=r"no .features. layer .* `kedro run --pipeline classifier`"
+        ValueError, match=r"no .features. layer .* `kedro run --pipelines classifier`"
     ):
         extract_features(build_critic(), tiny_mnist, np.zeros((2, 28, 28), np.uint8),
                          evaluation(n_reference=10), MNIST)  # fmt: skip

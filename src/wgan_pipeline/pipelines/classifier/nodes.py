@@ -7,6 +7,7 @@ import logging
 import keras
 import numpy as np
 
+from wgan_pipeline.errors import Refused
 from wgan_pipeline.gan.images import scale_images
 from wgan_pipeline.gan.judge import classifier_identity
 from wgan_pipeline.gan.models import build_classifier
@@ -43,13 +44,38 @@ def train_classifier(
     predicted = classifier.predict(scale_images(raw["x_test"]), batch_size=1000, verbose=0)
     accuracy = float(np.mean(predicted.argmax(axis=1) == raw["y_test"]))
     logger.info("The %s judge's test accuracy: %.4f.", data.dataset, accuracy)
+    check_accuracy(accuracy, params.min_test_accuracy.get(data.dataset), data.dataset, saved)
     card = {
         "dataset": data.dataset,
         "hash": classifier_identity(classifier),
         "test_accuracy": round(float(accuracy), 4),
-        "settings": params.model_dump(),
+        "settings": params.model_dump(exclude=CARD_EXCLUDES),
     }
     return classifier, card
+
+
+CARD_EXCLUDES = {"min_test_accuracy"}  # a check on the judge, not how it was trained
+
+
+class JudgeRejectedError(Refused, RuntimeError):
+    """A judge whose test accuracy says the data it learned from is not what it should be."""
+
+
+def check_accuracy(accuracy: float, floor: float | None, dataset: str, saved) -> None:
+    """Refuse a judge below its data set's floor: a new one is not saved (every later run
+    would be scored by it), a saved one not used."""
+    if floor is None or accuracy >= floor:
+        return
+    which = "The saved" if saved is not None else "A newly trained"
+    raise JudgeRejectedError(
+        f"{which} {dataset} judge reaches test accuracy {accuracy:.3f} on the raw {dataset} "
+        f"files in data/01_raw/, below the {floor} a judge of {dataset} reaches "
+        "(classifier.min_test_accuracy): the files' labels do not match their images (a file "
+        "that is not the data set, or labels shuffled). Nothing was saved. Replace the files in "
+        "data/01_raw/ with the real data set (delete them to have it downloaded again)"
+        + (", and delete the saved judge (.keras and .json)" if saved is not None else "")
+        + "."
+    )
 
 
 def _train(raw: dict[str, np.ndarray], params: ClassifierParams, dataset: str) -> keras.Model:

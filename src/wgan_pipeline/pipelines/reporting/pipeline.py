@@ -30,7 +30,7 @@ def create_pipeline(**kwargs) -> Pipeline:
             Node(plot_judge_curve, ["judge_history", "training_history"], "judge_curve",
                  name="plot_judge_curve"),
         ],
-        # Each picture from files training and the evaluation saved: `kedro run --pipeline
+        # Each picture from files training and the evaluation saved: `kedro run --pipelines
         # reporting` redraws them all. Dataset names stay as the catalog has them.
         namespace="reporting",
         prefix_datasets_with_namespace=False,
