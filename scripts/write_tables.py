@@ -91,7 +91,9 @@ def runs() -> str:
             + (f", {run['measured_note']}" if "measured_note" in run else ""),
         ])  # fmt: skip
     header = ["run", "what it does", "wall time, peak memory", "measured"]
-    ratios = sorted((r[-1] for r in another_cpu_runs()), key=lambda r: float(r[:-1]))
+    ratios = sorted(
+        (r[-1] for r in another_cpu_runs() if r[-1].endswith("×")), key=lambda r: float(r[:-1])
+    )
     return (
         table(header, rows) + f"\n\nOn a {results['machine']}, with `/usr/bin/time -v` "
         "(`benchmarks/results/cpu_runs.json` names the commit each was recorded in). On a CPU "
@@ -424,9 +426,13 @@ def another_cpu_runs() -> list[list[str]]:
         if "first_epoch_s" in run:  # a run of hours here: its first epoch against levers.json's
             measured = f"{run['first_epoch_s']:.0f} s its first epoch"
             ratio = run["first_epoch_s"] / first_epoch[run["command"]]
-        else:
+        elif run["id"] in reference:
             measured = f"{duration(run)}, {run['peak_rss_gb']} GB"
             ratio = run["wall_s"] / reference[run["id"]]["wall_s"]
+        else:  # the env has changed since (e.g. quick-2-epochs: the earlier --env quick)
+            rows.append([f"`{run['command']}` ({run.get('note', run['id'])})",
+                         f"{duration(run)}, {run['peak_rss_gb']} GB", "not re-run"])  # fmt: skip
+            continue
         rows.append([f"`{run['command']}`", measured, f"{ratio:.1f}×"])
     return rows
 
