@@ -181,6 +181,6 @@ def test_the_data_set_is_the_runs_input_and_its_result_the_description(tracking_
     assert run.data.metrics == {"FID": 20.46, "Precision": 0.75, "Recall": 0.4,
                                 "Targets met": 3.0, "Kept epoch": 7.0}  # fmt: skip
     description = run.data.tags["mlflow.note.content"]
-    assert description.startswith("**Kept epoch 7: FID 20.5** on 100 samples")
+    assert description.startswith("Kept epoch 7: FID 20.5 on 100 samples")
     assert "(real test images: 8, the floor)" in description
-    assert "Quality targets met: **3 of 4**" in description and "recall ≥ 0.5 no" in description
+    assert "\n\nTargets met: 3 of 4" in description and "recall ≥ 0.5 no" in description

@@ -57,7 +57,7 @@ def test_durations_read_as_minutes_and_seconds(seconds, text):
 
 @pytest.mark.parametrize(
     ("value", "text"),
-    [(252.6508674158071, "253"), (34.07, "34.1"), (2.654, "2.65"), (1234.5, "1234")],
+    [(252.6508674158071, "253"), (34.07, "34.1"), (2.654, "2.65"), (1234.5, "1,234")],
 )
 def test_figures_print_to_three_significant_digits(value, text):
     assert three_digits(value) == text

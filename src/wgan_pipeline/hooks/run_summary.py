@@ -11,8 +11,7 @@ from typing import Any
 import mlflow
 from kedro.framework.hooks import hook_impl
 
-from wgan_pipeline.console import minutes_and_seconds, three_digits
-from wgan_pipeline.gan.metrics import targets_met
+from wgan_pipeline.console import minutes_and_seconds, result_lines
 from wgan_pipeline.hooks.output_paths import catalog_paths
 
 logger = logging.getLogger("wgan_pipeline.summary")
@@ -86,30 +85,13 @@ class RunSummaryHook:
         self._reset()
 
     def _quality(self, metrics) -> list[str]:
-        rows = metrics.set_index("set")
-        generated, floor = rows.loc["generated"], float(rows.loc["real", "fid"])
         judged = self._saved.get("judge_history")
-        kept = "the last epoch"
+        kept = None
         if judged is not None and len(judged) and judged["kept"].astype(bool).any():
-            row = judged[judged["kept"].astype(bool)].iloc[0]
-            kept = f"epoch {int(row['epoch'])}" + (
-                " (moving average)" if row["source"] == "ema" else ""
-            )
-        card = self._saved.get("judge_card") or {}
-        judge = f" by judge {card['hash']}" if "hash" in card else ""
-        lines = [
-            f"Kept {kept}: FID {three_digits(float(generated['fid']))} on "
-            f"{int(generated['images']):,} samples{judge} (real test images: "
-            f"{three_digits(floor)}, the floor)."
-        ]
-        if self._evaluation is not None:
-            met = targets_met(generated, floor, self._evaluation.targets.model_dump())
-            lines.append(
-                f"Targets met: {sum(met.values())} of {len(met)} ("
-                + ", ".join(f"{name} {'yes' if ok else 'no'}" for name, ok in met.items())
-                + ")."
-            )
-        return lines
+            kept = judged[judged["kept"].astype(bool)].iloc[0].to_dict()
+        targets = self._evaluation.targets.model_dump() if self._evaluation is not None else None
+        judge = (self._saved.get("judge_card") or {}).get("hash")
+        return result_lines(metrics, kept, targets, judge)
 
     def _path(self, name: str) -> Path | None:
         paths = catalog_paths(self._conf_catalog.get(name))

@@ -22,6 +22,7 @@ from kedro.config import MissingConfigException
 from kedro.framework.hooks import hook_impl
 from mlflow.data.dataset_source_registry import get_dataset_source_from_json
 
+from wgan_pipeline.console import result_lines
 from wgan_pipeline.gan.metrics import targets_met
 
 # The default env (conf/local, which adds nothing of the project's own) and conf/base hold the
@@ -331,28 +332,9 @@ def headline_metrics(
 def result_description(
     metrics: pd.DataFrame, kept: Mapping[str, Any] | None, targets: Mapping[str, float] | None
 ) -> str:
-    """The run's description (markdown): the epoch it kept and that generator's FID against
-    the floor (real test images judged alike), and which quality targets it meets."""
-    rows = metrics.set_index("set")
-    generated, floor = rows.loc["generated"], float(rows.loc["real", "fid"])
-    which = "the saved generator"
-    if kept is not None:
-        average = " (moving average)" if kept.get("source") == "ema" else ""
-        which = f"epoch {kept['epoch']}{average}"
-    text = (
-        f"**Kept {which}: FID {_figure(generated['fid'])}** on {int(generated['images']):,} "
-        f"samples (real test images: {_figure(floor)}, the floor)."
-    )
-    if targets is not None:
-        met = targets_met(generated, floor, targets)
-        verdicts = ", ".join(f"{name} {'yes' if ok else 'no'}" for name, ok in met.items())
-        text += f"\n\nQuality targets met: **{sum(met.values())} of {len(met)}** ({verdicts})."
-    return text
-
-
-def _figure(value: float) -> str:
-    """Three significant digits, as the log says them (1.96, 0.0966, 141), whole above 1,000."""
-    return f"{value:.3g}" if abs(value) < 1000 else f"{value:,.0f}"
+    """The run's description (markdown): the console's closing lines on what it kept, how good
+    it is and which quality targets it meets (console.result_lines)."""
+    return "\n\n".join(result_lines(metrics, kept, targets))
 
 
 # --- the judge and the code --------------------------------------------------------------------
