@@ -5,12 +5,16 @@ unreadable checkpoint."""
 
 from __future__ import annotations
 
+import fcntl
 import functools
 import hashlib
 import http.server
+import json
+import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -378,3 +382,43 @@ def test_a_judge_trained_on_shuffled_labels_is_refused_and_not_saved(tmp_path):
     assert "below the 0.3 a judge of mnist reaches" in output and "Nothing was saved" in output
     assert "Traceback" not in output
     assert judge_files(project) == []
+
+
+def test_a_run_waiting_for_another_runs_lock_says_so_and_goes_on_when_it_is_free(trained, tmp_path):
+    """Another process (here: this test) holds the catalog's save lock, as a run paused with
+    Ctrl-Z in a save would: the run says within seconds that it waits, and for whom."""
+    log = tmp_path / "waiting.log"
+    with (trained / "data" / ".save.lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        process = start(trained, "--pipelines", "reporting", log=log)
+        try:
+            wait_for(lambda: "Waiting for another run's save to finish" in log.read_text(),
+                     process, "the wait's message", seconds=120)  # fmt: skip
+        except AssertionError:
+            process.kill()
+            raise
+        said = " ".join(log.read_text().split())
+        assert f"data/.save.lock is held by pid {os.getpid()}" in said, said[-2000:]
+        assert "giving up after 600 s" in said
+    assert process.wait(timeout=240) == 0, log.read_text()[-3000:]
+    assert "Got another run's save to finish after" in log.read_text()
+
+
+def test_a_dead_runs_marker_on_a_server_that_is_down_costs_no_wait(tmp_path):
+    """`--env cluster` left a marker of a killed run tracked to a server now down: the next
+    local run says so and goes on at once (MLflow's client would retry for minutes)."""
+    project = make_project_copy(tmp_path)
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    marker = project / "data" / ".runs" / "0123456789abcdef.json"
+    marker.parent.mkdir(parents=True)
+    marker.write_text(json.dumps({"run_id": "0123456789abcdef", "pid": 999999,
+                                  "tracking_uri": f"http://127.0.0.1:{port}"}))  # fmt: skip
+    began = time.monotonic()
+    done = kedro(project, "run", "--env", "test", "--pipelines", "data_processing")
+    output = " ".join((done.stdout + done.stderr).split())
+    assert done.returncode == 0, output[-3000:]
+    assert time.monotonic() - began < 90
+    assert f"was tracked to http://127.0.0.1:{port}, which does not answer" in output
+    assert marker.exists()  # a later run closes it once the server is back

@@ -22,7 +22,9 @@ import json
 import logging
 import os
 import signal
+import socket
 import threading
+import urllib.parse
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -117,6 +119,22 @@ def mark_live(folder: Path, run_id: str) -> tuple[Path, Any]:
     return path, handle
 
 
+def answers(tracking_uri: str, timeout_s: float = 3.0) -> bool:
+    """Whether a tracking store can be reached now: an http(s) server accepts a connection
+    within ``timeout_s`` (MLflow's client would retry a dead one for minutes); a local store
+    always can."""
+    url = urllib.parse.urlsplit(tracking_uri)
+    if url.scheme not in ("http", "https"):
+        return True
+    try:
+        socket.create_connection(
+            (url.hostname, url.port or (443 if url.scheme == "https" else 80)), timeout=timeout_s
+        ).close()
+    except OSError:
+        return False
+    return True
+
+
 def close_dead_runs(folder: Path) -> list[str]:
     """Mark KILLED the RUNNING runs whose markers no live process holds; their run ids."""
     closed = []
@@ -128,6 +146,14 @@ def close_dead_runs(folder: Path) -> list[str]:
                 continue  # its process lives
             with contextlib.suppress(ValueError, KeyError):
                 marker = json.loads(handle.read())
+                if not answers(marker["tracking_uri"]):
+                    logger.warning(
+                        "The run %s of a process that died (pid %s) was tracked to %s, which "
+                        "does not answer: it is left RUNNING there, its marker %s kept for a "
+                        "later run to close once the server is back.",
+                        marker["run_id"], marker.get("pid"), marker["tracking_uri"], path,
+                    )  # fmt: skip
+                    continue
                 client = mlflow.MlflowClient(tracking_uri=marker["tracking_uri"])
                 why = f"was left RUNNING by a process that died (pid {marker.get('pid')})"
                 if mark_killed(client, marker["run_id"], why, if_running=True):

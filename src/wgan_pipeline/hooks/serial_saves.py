@@ -8,6 +8,12 @@ from typing import Any
 
 from kedro.framework.hooks import hook_impl
 
+from wgan_pipeline.waits import lock_waiting
+
+# How long a save or load waits for another run's (a model's logging takes seconds; a run paused
+# with Ctrl-Z in a save holds the lock until it goes on): said after 2 s, refused after this.
+LOCK_TIMEOUT_S = 600
+
 
 class SerialSavesHook:
     """Each catalog save (a file, and for MLflow artifact datasets its upload to the run) holds
@@ -47,7 +53,8 @@ class SerialSavesHook:
         self._release()
         self._path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = self._path.open("a")
-        fcntl.flock(self._lock, kind)
+        what = "another run's save to finish" if kind == fcntl.LOCK_SH else "the save lock"
+        lock_waiting(self._lock, kind, self._path, what, LOCK_TIMEOUT_S)
 
     def _release(self) -> None:
         if self._lock is not None:

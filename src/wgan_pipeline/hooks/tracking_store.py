@@ -15,6 +15,7 @@ from kedro.config import MissingConfigException
 from kedro.framework.hooks import hook_impl
 
 from wgan_pipeline.errors import Refused
+from wgan_pipeline.waits import lock_waiting
 
 
 class TrackingServerUnreachableError(Refused, RuntimeError):
@@ -173,7 +174,8 @@ def create_sqlite_store(uri: str) -> None:
     lock = Path(uri.removeprefix("sqlite:///") + ".lock")
     lock.parent.mkdir(parents=True, exist_ok=True)
     with lock.open("a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)  # released when the file closes
+        # released when the file closes; another run creating the store takes seconds
+        lock_waiting(handle, fcntl.LOCK_EX, lock, "the MLflow store's creation", 120)
         check_sqlite_database(store)  # under the lock: another run may be creating it
         # The first request creates the store's tables (or migrates an old one).
         try:
