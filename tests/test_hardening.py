@@ -422,3 +422,62 @@ def test_a_dead_runs_marker_on_a_server_that_is_down_costs_no_wait(tmp_path):
     assert time.monotonic() - began < 90
     assert f"was tracked to http://127.0.0.1:{port}, which does not answer" in output
     assert marker.exists()  # a later run closes it once the server is back
+
+
+def _card_not_json(card, judge):
+    card.write_text(card.read_text()[:40])
+
+
+def _card_a_list(card, judge):
+    card.write_text("[1, 2]")
+
+
+def _card_without_settings(card, judge):
+    card.write_text(json.dumps({k: v for k, v in json.loads(card.read_text()).items()
+                                if k != "settings"}))  # fmt: skip
+
+
+def _card_accuracy_edited(card, judge):
+    card.write_text(json.dumps({**json.loads(card.read_text()), "test_accuracy": 0.9999}))
+
+
+def _card_deleted(card, judge):
+    card.unlink()
+
+
+def _judge_truncated(card, judge):
+    judge.write_bytes(judge.read_bytes()[:1000])
+
+
+@pytest.mark.parametrize(
+    ("damage", "pipeline", "said"),
+    [
+        (_card_not_json, "classifier", "test_judge.json cannot be read (Unterminated string"),
+        (_card_a_list, "classifier", "test_judge.json holds a list, not the card's object"),
+        (_card_without_settings, "classifier", "test_judge.json lacks ['settings']"),
+        (_card_accuracy_edited, "classifier", "was changed after it was written: its figures "
+         "(test accuracy 0.9999"),
+        (_card_deleted, "gan", "test_judge.keras has no card beside it"),
+        (_judge_truncated, "classifier", "test_judge.keras cannot be loaded: it is damaged"),
+    ],
+    ids=["card-not-json", "card-a-list", "card-without-settings", "card-accuracy-edited",
+         "card-deleted", "judge-truncated"],
+)  # fmt: skip
+def test_a_damaged_or_edited_judge_card_is_refused_naming_the_file(trained, damage, pipeline, said):
+    """The judge's card is checked, not trusted: each fault named with its file and what to
+    do, without a traceback; the judge's files are left as they were."""
+    folder = trained / "data" / "06_models" / "mnist"
+    card, judge = folder / "test_judge.json", folder / "test_judge.keras"
+    kept = {path: path.read_bytes() for path in (card, judge)}
+    try:
+        damage(card, judge)
+        damaged = {p: p.read_bytes() for p in (card, judge) if p.exists()}
+        done = kedro(trained, "run", "--env", "test", "--pipelines", pipeline, verbose=False)
+        output = " ".join((done.stdout + done.stderr).split())
+        assert done.returncode != 0
+        assert said in output, output[-3000:]
+        assert "Traceback" not in output
+        assert {p: p.read_bytes() for p in (card, judge) if p.exists()} == damaged
+    finally:
+        for path, content in kept.items():
+            path.write_bytes(content)

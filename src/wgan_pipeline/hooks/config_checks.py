@@ -124,6 +124,13 @@ def check_judge(pipeline, catalog, env: str | None) -> None:
     and one that would train it with other settings than the saved judge's is refused (the
     judge would silently change, and with it every FID), each before any node runs."""
     command = f"kedro run{f' --env {env}' if env else ''} --pipelines classifier"
+    judge = catalog.get("classifier").path
+    if (
+        "classifier" in pipeline.inputs()
+        and judge.is_file()
+        and not judge.with_suffix(".json").is_file()
+    ):
+        catalog.load("classifier")  # refused by the dataset, naming the card that is missing
     if "classifier" in pipeline.inputs() and not catalog.exists("classifier"):
         raise ConfigurationError(
             f"This run judges with the data set's saved judge, and there is none: "
