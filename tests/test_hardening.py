@@ -329,8 +329,11 @@ def test_a_deleted_or_emptied_champion_is_no_champion_and_the_run_goes_on(traine
         ("data/01_raw", "is inside data/01_raw, the raw data"),
         ("o" * 300, "has a folder name of 300 bytes, over the 255"),
         ("conf/base/out", "is inside conf/, the project's own files"),
+        # found by our own attack: a new folder under src/ was taken for a run's outputs,
+        # among the package's source files
+        ("src/outputs", "is inside src/, the project's own files"),
     ],
-    ids=["file-system-root", "raw-data", "300-characters", "configuration"],
+    ids=["file-system-root", "raw-data", "300-characters", "configuration", "source"],
 )
 def test_an_output_root_outside_the_outputs_stops_the_run_before_any_node(tmp_path, root, rule):
     """`output_root=/` wrote /06_models, /07_model_output and /08_reporting and exited 0."""

@@ -288,6 +288,11 @@ def test_mlflow_store_is_at_the_project_root(finished_run):
             "evaluation.n_samples=1000000000",
             ["evaluation.n_samples", "less than or equal to 100000"],
         ),
+        # every size bounded: one call over all images at once is GBs of activations
+        (
+            "evaluation.batch_size=1000000000",
+            ["evaluation.batch_size", "less than or equal to 10000"],
+        ),
     ],
 )
 def test_bad_parameters_stop_the_run_before_any_node(tmp_path, params, expected):

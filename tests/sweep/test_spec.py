@@ -53,6 +53,7 @@ def space(**keys) -> dict:
         ({"num_trials": 10**12}, ["sweep.num_trials", "less than or equal to 10000"]),
         ({"resources": {"cpus": 0.001, "gpus": 0}},
          ["sweep.resources.cpus", "greater than or equal to 0.25"]),
+        ({"resources": {"cpus": 1, "gpus": 10**6}}, ["sweep.resources.gpus", "less than or equal to 64"]),
         ({"colour": "red"}, ["unknown key(s) ['colour']"]),
         ({"mode": "lowest"}, ["sweep.mode"]),
         (space(training__clip_vale={"distribution": "uniform", "low": 0.01, "high": 0.1}),
