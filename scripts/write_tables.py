@@ -118,7 +118,7 @@ def first_run() -> str:
         + f" and ends naming its sample grid and MLflow run; its kept generator draws every "
         f"digit: of {digits['samples']:,} samples classified by the run's judge, {pct(shares[low])} "
         f"are {low}s (the rarest) and {pct(shares[high])} {high}s (the commonest). "
-        f"`python benchmarks/first_run.py --mnist <mnist.npz>`; "
+        f"Measured by `python benchmarks/first_run.py --mnist <mnist.npz>`. "
         + source(results, "first_run.json")
     )
 
