@@ -125,12 +125,20 @@ def test_output_root_moves_a_runs_outputs_and_nothing_else():
 
 
 @pytest.mark.e2e
-def test_kedro_sweep_refuses_a_bad_spec_before_anything_runs(tmp_path):
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["--num-trials", "0"], "sweep.num_trials: Input should be greater than or equal to 1"),
+        (["--num-trials", str(10**12)], "sweep.num_trials: Input should be less than or equal to"),
+        (["--max-concurrent", "100000"], "sweep.max_concurrent: Input should be less than or"),
+    ],
+)
+def test_kedro_sweep_refuses_a_bad_spec_before_anything_runs(tmp_path, args, said):
     project = make_project_copy(tmp_path, with_mnist=False)
-    result = kedro(project, "sweep", "--env", "test", "--num-trials", "0", timeout=120)
+    result = kedro(project, "sweep", "--env", "test", *args, timeout=120)
     output = " ".join((result.stdout + result.stderr).split())
     assert result.returncode != 0
-    assert "sweep.num_trials: Input should be greater than or equal to 1" in output
+    assert said in output, output[-3000:]
     assert "Traceback" not in output
     assert not (project / "data" / "sweeps").exists()  # no trial, no Ray
     assert not (project / "mlflow.db").exists() or "test-sweep" not in (
@@ -173,3 +181,18 @@ def test_a_sweep_whose_trials_all_failed_draws_nothing_and_has_no_best():
     drawn = failed.assign(status=["FINISHED", "FAILED"], **{spec.metric: [30.0, float("nan")]})
     assert sweep_figure(drawn, spec) is not None
     assert best_row(drawn, spec)["trial"] == "a"
+
+
+@pytest.mark.e2e
+def test_kedro_sweep_refuses_resources_no_trial_can_run_on(tmp_path):
+    """`resources.cpus: 0.001` passed the checks and left TensorFlow no thread."""
+    project = make_project_copy(tmp_path, with_mnist=False)
+    spec = project / "conf" / "test" / "sweep.yml"
+    spec.write_text(spec.read_text() + "  resources: {cpus: 0.001, gpus: 0}\n")
+    result = kedro(project, "sweep", "--env", "test", timeout=120)
+    output = " ".join((result.stdout + result.stderr).split())
+    assert result.returncode != 0
+    assert "sweep.resources.cpus: Input should be greater than or equal to 0.25" in output, output[
+        -3000:
+    ]
+    assert "Traceback" not in output and not (project / "data" / "sweeps").exists()
