@@ -17,8 +17,10 @@ generator exactly as it judges one trained by ``kedro run``; the script prints t
 with ``--load-versions`` pinning the version it wrote:
 - data/06_models/<dataset>/{generator,generator_last,critic}.keras/<version>/: the last epoch's
   networks (nothing is judged while training, so the kept generator is the last one);
+- data/06_models/<dataset>/training_record.json/<version>/: what the release says of them
+  (their weight hashes, epoch and training settings);
 - data/07_model_output/epoch_samples.npy, data/08_reporting/training_{history,steps}.csv and
-  judge_history.csv (empty), the evaluation's inputs;
+  data/08_reporting/<dataset>/judge_history.csv (empty), the evaluation's inputs;
 - data/08_reporting/jax_samples/epoch_NNN.png: each epoch's fixed-noise grid (what the pipeline
   logs to MLflow as samples/epoch_NNN.png);
 - checkpoints in data/06_models/<dataset>/checkpoints/, one per epoch: run the same command
@@ -53,8 +55,10 @@ OUTPUTS = {
     "epoch_samples": "data/07_model_output/epoch_samples.npy",
     "training_history": "data/08_reporting/training_history.csv",
     "training_steps": "data/08_reporting/training_steps.csv",
-    "judge_history": "data/08_reporting/judge_history.csv",
+    "judge_history": "data/08_reporting/{dataset}/judge_history.csv",
 }
+# What the release says of the generators (training_record in the catalog), one per version.
+RECORD = "data/06_models/{dataset}/training_record.json"  # <this>/<version>/training_record.json
 GRIDS = "data/08_reporting/jax_samples"
 JUDGED = ["epoch", "source", "fid", "kept"]  # judge_history's columns when nothing is judged
 
@@ -142,6 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     from PIL import Image  # noqa: PLC0415
 
     from wgan_pipeline.gan.images import image_grid  # noqa: PLC0415
+    from wgan_pipeline.gan.judge import model_identity  # noqa: PLC0415
     from wgan_pipeline.training_run.run_folder import RunFolders  # noqa: PLC0415
     from wgan_pipeline.training_run.scanned import train_scanned  # noqa: PLC0415
 
@@ -166,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
     write_csv(root / OUTPUTS["training_history"], progress.history, history_columns)
     write_csv(root / OUTPUTS["training_steps"], progress.steps,
               ["critic_step", "epoch", "wasserstein_estimate"])  # fmt: skip
-    write_csv(root / OUTPUTS["judge_history"], [], JUDGED)
+    write_csv(root / OUTPUTS["judge_history"].format(dataset=data.dataset), [], JUDGED)
     samples = root / OUTPUTS["epoch_samples"]
     samples.parent.mkdir(parents=True, exist_ok=True)
     np.save(samples, np.stack(progress.samples))
@@ -176,12 +181,20 @@ def main(argv: list[str] | None = None) -> int:
         target = root / MODELS.format(dataset=data.dataset, name=name)
         (target / stamp).mkdir(parents=True, exist_ok=True)
         model.save(target / stamp / f"{name}.keras")
+    record = root / RECORD.format(dataset=data.dataset) / stamp / "training_record.json"
+    record.parent.mkdir(parents=True, exist_ok=True)
+    last = {"identity": model_identity(result.generator), "epoch": len(progress.history),
+            "source": "raw"}  # fmt: skip
+    record.write_text(json.dumps({"generator": last, "generator_last": last,
+                                  "dataset": data.dataset,
+                                  "training": params.model_dump(mode="json")}))  # fmt: skip
     checkpoints_folder.release(remove=True)  # every output is written: the checkpoint goes
     overrides = ",".join(filter(None, [args.params]))
     command = ["kedro run --pipelines evaluation",
                *([f"--env {args.env}"] if args.env else []),
                *([f'--params "{overrides}"'] if overrides else []),
-               f"--load-versions generator:{stamp},generator_last:{stamp}"]  # fmt: skip
+               f"--load-versions generator:{stamp},generator_last:{stamp},"
+               f"training_record:{stamp}"]  # fmt: skip
     summary = {
         "version": stamp,
         "backend": keras.backend.backend(),

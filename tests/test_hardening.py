@@ -301,6 +301,55 @@ def test_a_later_dated_model_version_is_not_what_the_run_evaluates_or_registers(
             shutil.rmtree(folder)
 
 
+def registered_versions(project: Path) -> list[str]:
+    uri = f"sqlite:///{project / 'mlflow.db'}"
+    client = mlflow.MlflowClient(tracking_uri=uri, registry_uri=uri)
+    return sorted(v.version for v in client.search_model_versions(f"name='{TEST_MODEL}'"))
+
+
+@pytest.mark.timeout(600)
+def test_a_generator_whose_run_was_killed_is_not_released_with_another_runs_numbers(
+    trained, tmp_path
+):
+    """Issue 41: a `--params training.seed=7` run SIGKILLed as its evaluation started, then
+    `--pipelines release`: it registered the killed run's generator tagged with the previous
+    run's FID and the release run's own seed. Now refused, naming the command that evaluates
+    it with its own settings; nothing registered. Then that command releases it, with its own
+    seed and its own evaluation's FID."""
+    registered = registered_versions(trained)
+    log = tmp_path / "killed.log"
+    process = start(trained, "--pipelines", "gan", "--params", "training.seed=7", log=log)
+    started = re.compile(r"Running node: (evaluation\.)?generate_samples")
+    wait_for(lambda: started.search(log.read_text()), process, "the evaluation")
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=30)
+
+    done = kedro(trained, "run", "--env", "test", "--pipelines", "release")
+    output = " ".join((done.stdout + done.stderr).split())
+    assert done.returncode != 0, output[-5000:]
+    assert "Traceback" not in output and "Running node" not in output, output[-5000:]
+    said = re.search(r"Error: (.*)", output)
+    assert said, output[-5000:]
+    assert "The saved generator" in said.group(1)
+    assert "has no evaluation of its own" in said.group(1)
+    assert "`kedro run --env test --pipelines evaluation --params training.seed=7`" in output
+    assert "Nothing was logged or registered" in said.group(1)
+    assert registered_versions(trained) == registered
+
+    again = kedro(trained, "run", "--env", "test", "--pipelines", "evaluation",
+                  "--params", "training.seed=7")  # fmt: skip
+    output = " ".join((again.stdout + again.stderr).split())
+    assert again.returncode == 0, output[-5000:]
+    version = runs(trained)[-1].data.tags["registered_version"]
+    generator = keras.saving.load_model(model_versions(trained, "generator")[-1], safe_mode=True)
+    assert weights_digest(registered_generator(trained, version)) == weights_digest(generator)
+    uri = f"sqlite:///{trained / 'mlflow.db'}"
+    tags = mlflow.MlflowClient(registry_uri=uri).get_model_version(TEST_MODEL, version).tags
+    assert json.loads(tags["training"])["seed"] == 7
+    metrics = pd.read_csv(trained / "data" / "08_reporting" / "mnist" / "evaluation_metrics.csv")
+    assert float(tags["fid"]) == pytest.approx(metrics.set_index("set").loc["generated", "fid"])
+
+
 def test_a_deleted_or_emptied_champion_is_no_champion_and_the_run_goes_on(trained):
     """MLflow's INVALID_PARAMETER_VALUE for an alias whose version was deleted failed every
     later run after training; so did a champion whose files are gone."""

@@ -131,7 +131,7 @@ def test_kedro_run_judges_the_samples_against_real_and_noise(finished_run):
     """The evaluation table: generated, real (floor) and noise (ceiling) rows, judged by the
     classifier the run trained and saved; and its pictures."""
     reporting = finished_run / "data" / "08_reporting"
-    metrics = pd.read_csv(reporting / "evaluation_metrics.csv").set_index("set")
+    metrics = pd.read_csv(reporting / "mnist" / "evaluation_metrics.csv").set_index("set")
     assert list(metrics.index) == ["generated", "real", "noise"]
     assert list(metrics["images"]) == [100, 100, 100]  # conf/test
     assert metrics.loc["real", "fid"] < metrics.loc["noise", "fid"]

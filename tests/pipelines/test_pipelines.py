@@ -10,6 +10,7 @@ from kedro.framework.startup import bootstrap_project
 from kedro.io import DataCatalog, MemoryDataset
 from kedro.runner import SequentialRunner
 
+from wgan_pipeline.gan.judge import model_identity
 from wgan_pipeline.gan.models import build_classifier
 from wgan_pipeline.params import DataParams, EvaluationParams, TrainingParams
 from wgan_pipeline.pipeline_registry import register_pipelines
@@ -173,11 +174,17 @@ def test_data_processing_and_training_slice(pipelines, tiny_mnist, tmp_path):
             "params:evaluation": EVALUATION,
         },  # fmt: skip
         ["generator", "generator_last", "critic", "training_history", "training_steps",
-         "epoch_samples", "judge_history"],
+         "epoch_samples", "judge_history", "training_record"],
     )  # fmt: skip
     judged = out["judge_history"]  # judged after each of the 2 epochs, the best one kept
     assert list(judged["epoch"]) == [1, 2] and judged["kept"].sum() == 1
     assert judged.loc[judged["kept"], "fid"].iloc[0] == judged["fid"].min()
+    record = out["training_record"]  # what the release tags the generators with
+    assert record["generator"]["identity"] == model_identity(out["generator"])
+    assert record["generator_last"]["identity"] == model_identity(out["generator_last"])
+    assert record["generator"]["epoch"] == judged.loc[judged["kept"], "epoch"].iloc[0]
+    assert record["training"] == TRAINING.model_dump(mode="json")
+    assert record["dataset"] == "mnist"
     assert isinstance(out["generator"], keras.Model) and isinstance(out["critic"], keras.Model)
     assert max(np.abs(w).max() for w in out["critic"].get_weights()) <= np.float32(0.05)
     history: pd.DataFrame = out["training_history"]

@@ -2,6 +2,7 @@
 champion alias moving only to a better one under the same judge, and re-judged when the judge
 changed; loaded back from the registry (ours and kedro-mlflow's dataset, and plain MLflow)."""
 
+import json
 import re
 import shutil
 import sys
@@ -18,7 +19,7 @@ from kedro_mlflow.io.models import MlflowModelRegistryDataset
 from wgan_pipeline.datasets import MlflowGeneratorDataset
 from wgan_pipeline.datasets.mlflow_generator import load_pyfunc
 from wgan_pipeline.gan.images import unscale_images
-from wgan_pipeline.gan.judge import classifier_identity
+from wgan_pipeline.gan.judge import classifier_identity, model_identity
 from wgan_pipeline.gan.models import (
     build_classifier,
     build_generator,
@@ -32,6 +33,7 @@ from wgan_pipeline.pipelines.release.nodes import (
     release_kept,
     release_last,
 )
+from wgan_pipeline.registry.provenance import ProvenanceError
 
 from ..browser.helpers import free_port, running_server
 from ..helpers import base_params, kedro_env, real_batch, use_fresh_mlflow_store
@@ -64,6 +66,45 @@ def classifier(seed: int) -> keras.Model:
 
 def reference_images() -> dict:
     return {"x_test": unscale_images(np.concatenate([real_batch(20, seed=s) for s in (1, 2)]))}
+
+
+def training_record(training: TrainingParams, kept: keras.Model, last: keras.Model) -> dict:
+    """What train_wgan records of a 3-epoch run that kept epoch 2 (FID 4.0; the last, 6.0)."""
+    return {
+        "generator": {"identity": model_identity(kept), "epoch": 2, "source": "raw",
+                      "judge_fid": 4.0},
+        "generator_last": {"identity": model_identity(last), "epoch": 3, "source": "raw",
+                           "judge_fid": 6.0},
+        "dataset": "mnist",
+        "training": training.model_dump(mode="json"),
+    }  # fmt: skip
+
+
+def evaluated(model: keras.Model, fid: float = 12.5) -> pd.DataFrame:
+    """The evaluation's table of ``model`` (its generated and real rows)."""
+    return pd.DataFrame([{"set": "generated", "fid": fid}, {"set": "real", "fid": 0.5}]).assign(
+        generator=model_identity(model)
+    )
+
+
+def test_the_release_takes_the_settings_of_the_generators_own_training_not_its_runs(store):
+    """The kept generator's tags say how it was trained (its record), whatever the release
+    run's own params:training; a generator that its record or its evaluation do not describe
+    (another run's files) is refused naming the command that evaluates it."""
+    trained = TrainingParams(**base_params("training", epochs=3, seed=7))
+    kept_one, last_one, other = generator(1), generator(2), generator(3)
+    record = training_record(trained, kept_one, last_one)
+    ours = TrainingParams(**base_params("training"))
+    tags = describe_kept(evaluated(kept_one), record, kept_one, classifier(0), EVALUATION, ours)
+    assert json.loads(tags["training"])["seed"] == 7 and tags["dataset"] == "mnist"
+    assert (tags["epoch"], tags["judge_fid"], tags["fid"]) == (2, 4.0, 12.5)
+    with pytest.raises(ProvenanceError, match="has no evaluation of its own") as refused:
+        describe_kept(evaluated(other), record, kept_one, classifier(0), EVALUATION, ours)
+    assert "--pipelines evaluation --params training.epochs=3,training.seed=7" in str(refused.value)
+    with pytest.raises(ProvenanceError, match="stopped before it saved its record"):
+        describe_kept(evaluated(other), record, other, classifier(0), EVALUATION, ours)
+    with pytest.raises(ProvenanceError, match="stopped before it saved its record"):
+        describe_last(record, other)
 
 
 def a_run(model, fid, judge):
@@ -165,13 +206,13 @@ def test_a_champion_kept_by_a_tracking_server_loads_without_leaving_a_copy(tmp_p
 
 
 def test_the_last_generator_is_logged_with_its_epoch_not_registered(store):
-    history = pd.DataFrame({"epoch": [1, 2, 3], "source": "raw", "fid": [5.0, 4.0, 6.0],
-                            "kept": [False, True, False]})  # fmt: skip
     training = TrainingParams(**base_params("training", epochs=3))
-    tags = describe_last(history, training)
+    kept_one, last_one = generator(1), generator(2)
+    record = training_record(training, kept_one, last_one)
+    tags = describe_last(record, last_one)
     assert tags == {"epoch": 3, "source": "raw", "judge_fid": 6.0, **IDENTITY}
-    metrics = pd.DataFrame([{"set": "generated", "fid": 12.5}, {"set": "real", "fid": 0.5}])
-    kept = describe_kept(metrics, history, classifier(0), EVALUATION, training, DATA)
+    kept = describe_kept(evaluated(kept_one), record, kept_one, classifier(0), EVALUATION,
+                         training)  # fmt: skip
     assert (kept["fid"], kept["epoch"], kept["judge_fid"], kept["judge_samples"]) == (
         12.5,
         2,
@@ -179,7 +220,7 @@ def test_the_last_generator_is_logged_with_its_epoch_not_registered(store):
         40,
     )
     with mlflow.start_run() as run:
-        MlflowGeneratorDataset(name="generator_last").save({"model": generator(1), "tags": tags})
+        MlflowGeneratorDataset(name="generator_last").save({"model": last_one, "tags": tags})
     (logged,) = mlflow.search_logged_models(filter_string=f"source_run_id = '{run.info.run_id}'",
                                             output_format="list")  # fmt: skip
     assert logged.name == "generator_last" and logged.tags["epoch"] == "3"
@@ -244,16 +285,14 @@ def test_each_logged_generator_says_the_noise_latent_size_and_architecture_it_wa
     used to fall back to normal noise whatever the run trained on, and MLflow then refused to
     log the run's `noise` twice)."""
     training = TrainingParams(**base_params("training", epochs=3, latent_dim=16))
-    history = pd.DataFrame({"epoch": [1, 2, 3], "source": "raw", "fid": [5.0, 4.0, 6.0],
-                            "kept": [False, True, False]})  # fmt: skip
-    metrics = pd.DataFrame([{"set": "generated", "fid": 12.5}, {"set": "real", "fid": 0.5}])
-    kept = describe_kept(metrics, history, classifier(0), EVALUATION, training, DATA)
+    kept_one, last_one = generator(1, latent_dim=16), generator(2, latent_dim=16)
+    record = training_record(training, kept_one, last_one)
+    kept = describe_kept(evaluated(kept_one), record, kept_one, classifier(0), EVALUATION,
+                         TrainingParams(**base_params("training")))  # fmt: skip
     with caplog.at_level("WARNING"), mlflow.start_run() as run:
-        MlflowGeneratorDataset(registered_model_name=NAME).save(
-            release_kept(generator(1, latent_dim=16), kept, {})
-        )
+        MlflowGeneratorDataset(registered_model_name=NAME).save(release_kept(kept_one, kept, {}))
         MlflowGeneratorDataset(name="generator_last").save(
-            release_last(generator(2, latent_dim=16), describe_last(history, training))
+            release_last(last_one, describe_last(record, last_one))
         )
     assert "Failed to log model config" not in caplog.text
     models = mlflow.search_logged_models(filter_string=f"source_run_id = '{run.info.run_id}'",

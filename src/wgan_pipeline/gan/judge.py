@@ -20,14 +20,20 @@ from .metrics import scorecard
 from .models import check_generator, feature_extractor, predict_in_batches
 
 
-def classifier_identity(classifier: keras.Model) -> str:
-    """A short hash of ``classifier``'s weights: two judges with the same identity give the same
-    numbers for the same images."""
+def model_identity(model: keras.Model) -> str:
+    """A short hash of ``model``'s weights: two models with the same identity compute the same
+    function (a saved and reloaded model keeps it)."""
     digest = hashlib.sha256()
-    for weight in classifier.get_weights():
+    for weight in model.get_weights():
         digest.update(str(weight.shape).encode())
         digest.update(np.ascontiguousarray(weight, dtype=np.float32).tobytes())
     return digest.hexdigest()[:16]
+
+
+def classifier_identity(classifier: keras.Model) -> str:
+    """A judge's identity (``model_identity``): two judges with the same identity give the same
+    numbers for the same images."""
+    return model_identity(classifier)
 
 
 def draw_digits(

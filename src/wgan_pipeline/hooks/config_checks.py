@@ -73,6 +73,7 @@ class ConfigChecksHook:
         check_output_paths(pipeline, self._conf_catalog)
         check_inputs_in_memory(pipeline, self._conf_catalog, run_params)
         check_judge(pipeline, catalog, run_params.get("env"))
+        check_release_sources(pipeline, catalog, run_params.get("env"))
         if "raw_images" in pipeline.inputs():
             catalog.get("raw_images").fetch()  # a failed download: no MLflow run left FAILED
 
@@ -117,6 +118,44 @@ def check_inputs_in_memory(pipeline, conf_catalog: dict[str, Any], run_params) -
         if makers
         else f"{asked} needs {missing}, which nothing makes. Nothing was run."
     )
+
+
+def check_release_sources(pipeline, catalog, env: str | None) -> None:
+    """A release from saved files (``--pipelines release`` or ``evaluation``) must release
+    generators that their own training's record describes and, without an evaluation in the
+    run, that the saved evaluation judged (registry/provenance.py), else it is refused naming
+    the command that makes them, before any node runs or any MLflow run opens. The release's
+    nodes check again what they are given; the catalog keeps what was checked here (a
+    CachedDataset, a resolved version), so they are given the same."""
+    inputs = pipeline.inputs()
+    if "training_record" not in inputs or not any(
+        node.name.startswith("release.") for node in pipeline.nodes
+    ):
+        return  # no release, or this run trains and records its own generators
+    import pandas as pd  # noqa: PLC0415
+
+    from wgan_pipeline.gan.judge import model_identity  # noqa: PLC0415 (imports Keras)
+    from wgan_pipeline.params import TrainingParams  # noqa: PLC0415
+    from wgan_pipeline.registry.provenance import check_provenance  # noqa: PLC0415
+
+    record = catalog.load("training_record") if catalog.exists("training_record") else None
+    identities = {
+        name: model_identity(catalog.load(name))
+        for name in ("generator", "generator_last")
+        if name in inputs and catalog.exists(name)  # a missing one: Kedro's own error later
+    }
+    metrics = None
+    if "evaluation_metrics" in inputs:
+        metrics = (
+            catalog.load("evaluation_metrics")
+            if catalog.exists("evaluation_metrics")
+            else pd.DataFrame({"generator": []})  # no evaluation at all
+        )
+    training = catalog.load("params:training") if catalog.exists("params:training") else None
+    if isinstance(training, dict):
+        training = TrainingParams(**training)
+    check_provenance(identities, record, metrics, env=env,
+                     training=training.model_dump(mode="json") if training else None)  # fmt: skip
 
 
 def check_judge(pipeline, catalog, env: str | None) -> None:

@@ -35,17 +35,19 @@ def check_output_paths(pipeline, conf_catalog: dict[str, Any]) -> None:
         )
 
 
-def catalog_paths(entry: Any) -> list[tuple[Path, bool]]:
+def catalog_paths(entry: Any, versioned: bool = False) -> list[tuple[Path, bool]]:
     """The local paths of one catalog entry (nested ``dataset:`` entries too), each with
-    whether it is a folder: a versioned dataset's path holds one folder per version."""
+    whether it is a folder: a versioned dataset's path holds one folder per version (a
+    CachedDataset says ``versioned`` for the dataset it wraps)."""
     if not isinstance(entry, dict):
         return []
+    versioned = versioned or bool(entry.get("versioned"))
     found = []
-    for key, is_folder in (("filepath", bool(entry.get("versioned"))), ("path", True)):
+    for key, is_folder in (("filepath", versioned), ("path", True)):
         value = entry.get(key)
         if isinstance(value, str) and "://" not in value and "{" not in value:
             found.append((Path(value), is_folder))
-    return found + catalog_paths(entry.get("dataset"))
+    return found + catalog_paths(entry.get("dataset"), versioned)
 
 
 def path_fault(path: Path, is_folder: bool, written: bool = True) -> str | None:

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from wgan_pipeline.gan.images import scale_images
-from wgan_pipeline.gan.judge import draw_digits
+from wgan_pipeline.gan.judge import draw_digits, model_identity
 from wgan_pipeline.gan.metrics import scorecard
 from wgan_pipeline.gan.models import feature_extractor, predict_in_batches
 from wgan_pipeline.params import DataParams, EvaluationParams, check_data_set
@@ -71,11 +71,14 @@ def extract_features(
 
 
 def score_sets(
-    image_features: dict[str, dict[str, np.ndarray]], params: EvaluationParams
+    image_features: dict[str, dict[str, np.ndarray]],
+    params: EvaluationParams,
+    generator: keras.Model,
 ) -> pd.DataFrame:
     """One row per set in ``SETS``, each judged against the test set: classifier FID, MNIST
     score, the predicted-class shares (and the rarest one's), precision/recall, density and
-    coverage. ``classifier_test_accuracy`` says how far to trust the judge."""
+    coverage. ``classifier_test_accuracy`` says how far to trust the judge; ``generator``, the
+    judged generator's weight hash, which generator the table is of (the release checks it)."""
     test = image_features["test"]
     accuracy = float(np.mean(test["probabilities"].argmax(axis=1) == test["labels"]))
     rows = []
@@ -88,7 +91,7 @@ def score_sets(
         rows.append(
             {"set": name, "images": len(features), **card, "classifier_test_accuracy": accuracy}
         )
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows).assign(generator=model_identity(generator))
 
 
 def metrics_for_mlflow(metrics: pd.DataFrame) -> dict[str, dict[str, float]]:
@@ -97,5 +100,5 @@ def metrics_for_mlflow(metrics: pd.DataFrame) -> dict[str, dict[str, float]]:
         f"{row['set']}.{column}": {"value": float(row[column]), "step": 0}
         for row in metrics.to_dict("records")
         for column in metrics.columns
-        if column != "set"
+        if column not in ("set", "generator")
     }

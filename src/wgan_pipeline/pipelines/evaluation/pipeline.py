@@ -12,7 +12,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                  "generated_samples", name="generate_samples"),
             Node(extract_features, ["classifier", "raw_images", "generated_samples", EVALUATION,
                                     DATA], "image_features", name="extract_features"),
-            Node(score_sets, ["image_features", EVALUATION], "evaluation_metrics",
+            Node(score_sets, ["image_features", EVALUATION, "generator"], "evaluation_metrics",
                  name="score_sets"),
             Node(metrics_for_mlflow, "evaluation_metrics", "evaluation_mlflow_metrics",
                  name="metrics_for_mlflow"),

@@ -1,5 +1,5 @@
-"""Describe the generators for MLflow, judge the registered champion with this run's judge when
-its own was another, and hand the verdict (registry/champion.py) to the catalog entry that
+"""Describe the generators for MLflow from their own training's record and evaluation, judge
+the registered champion with this run's judge when its own was another, and hand the verdict (registry/champion.py) to the catalog entry that
 registers the kept generator (datasets/mlflow_generator.py)."""
 
 from __future__ import annotations
@@ -14,29 +14,35 @@ import pandas as pd
 
 from wgan_pipeline.console import three_digits
 from wgan_pipeline.gan.images import scale_images
-from wgan_pipeline.gan.judge import classifier_identity, draw_digits
+from wgan_pipeline.gan.judge import classifier_identity, draw_digits, model_identity
 from wgan_pipeline.gan.metrics import frechet_distance
 from wgan_pipeline.gan.models import feature_extractor, predict_in_batches
 from wgan_pipeline.params import DataParams, EvaluationParams, TrainingParams, check_data_set
 from wgan_pipeline.registry.champion import JUDGE_KEYS, champion_verdict, same_judge
+from wgan_pipeline.registry.provenance import check_provenance
 
 logger = logging.getLogger(__name__)
 
 
 def describe_kept(
     metrics: pd.DataFrame,
-    judge_history: pd.DataFrame,
+    record: dict[str, Any],
+    generator: keras.Model,
     classifier: keras.Model,
     evaluation: EvaluationParams,
     training: TrainingParams,
-    data: DataParams,
 ) -> dict[str, Any]:
     """The kept generator's tags: the final evaluation's FID and its judge (the classifier's
     hash, the image count and seed), the epoch and source (raw or EMA) it was kept from, the
-    noise, latent size and architecture it was trained with (``generator_identity``) and the
-    whole training configuration."""
+    noise, latent size and architecture it was trained with (``generator_identity``), the data
+    set and the whole training configuration: all from its own training's record and its own
+    evaluation, refused (registry/provenance.py) when either is of another generator.
+    ``training``, this run's, only shapes the command that message names."""
+    check_provenance({"generator": model_identity(generator)}, record, metrics,
+                     training=training.model_dump(mode="json"))  # fmt: skip
     generated = metrics.set_index("set").loc["generated"]
-    kept = _kept_row(judge_history, training)
+    trained = record["generator"]
+    kept = {k: trained[k] for k in ("epoch", "source", "judge_fid") if k in trained}
     logger.info(
         "The final evaluation judged epoch %d's %s generator: FID %.3g on %d images.",
         kept["epoch"],
@@ -50,46 +56,30 @@ def describe_kept(
         "judge_samples": evaluation.n_samples,
         "judge_seed": evaluation.seed,
         **kept,
-        "dataset": data.dataset,
-        **generator_identity(training),
-        "training": json.dumps(training.model_dump(), sort_keys=True),
+        "dataset": record["dataset"],
+        **generator_identity(record["training"]),
+        "training": json.dumps(record["training"], sort_keys=True),
     }
 
 
-def describe_last(judge_history: pd.DataFrame, training: TrainingParams) -> dict[str, Any]:
-    """The last epoch's generator's tags: its epoch, the noise, latent size and architecture it
-    was trained with (``generator_identity``) and, when it was judged, its FID."""
-    tags: dict[str, Any] = {
-        "epoch": training.epochs,
-        "source": "raw",
-        **generator_identity(training),
-    }
-    last = judge_history[
-        (judge_history["epoch"] == training.epochs) & (judge_history["source"] == "raw")
-    ]
-    if len(last):
-        tags["judge_fid"] = float(last["fid"].iloc[0])
-    return tags
-
-
-def generator_identity(training: TrainingParams) -> dict[str, Any]:
-    """What a logged generator must say of itself, from this run's ``params:training``: the
-    noise it was trained on (its model config: the bound it is served with), its latent size and
-    its architecture. Both logged generators carry them (datasets/mlflow_generator.py refuses
-    tags without them)."""
+def describe_last(record: dict[str, Any], generator_last: keras.Model) -> dict[str, Any]:
+    """The last epoch's generator's tags, from its training's record (refused when the record is
+    of another generator): its epoch, the noise, latent size and architecture it was trained
+    with (``generator_identity``) and, when it was judged, its FID."""
+    check_provenance({"generator_last": model_identity(generator_last)}, record, None)
+    last = record["generator_last"]
     return {
-        "noise": training.noise,
-        "latent_dim": training.latent_dim,
-        "architecture": training.architecture,
+        **{k: last[k] for k in ("epoch", "source", "judge_fid") if k in last},
+        **generator_identity(record["training"]),
     }
 
 
-def _kept_row(judge_history: pd.DataFrame, training: TrainingParams) -> dict[str, Any]:
-    kept = judge_history[judge_history["kept"].astype(bool)] if len(judge_history) else []
-    if not len(kept):  # not judged while training: the last epoch's
-        return {"epoch": training.epochs, "source": "raw"}
-    row = kept.iloc[0]
-    return {"epoch": int(row["epoch"]), "source": row["source"], "judge_fid": float(row["fid"])}
+def generator_identity(training: dict[str, Any]) -> dict[str, Any]:
+    """What a logged generator must say of itself, from the training settings it was trained
+    with (its training record's): the noise it was trained on (its model config: the bound it
+    is served with), its latent size and its architecture. Both logged generators carry them
+    (datasets/mlflow_generator.py refuses tags without them)."""
+    return {key: training[key] for key in ("noise", "latent_dim", "architecture")}
 
 
 def judge_champion(

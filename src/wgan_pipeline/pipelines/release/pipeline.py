@@ -10,11 +10,11 @@ def create_pipeline(**kwargs) -> Pipeline:
                 describe_kept,
                 inputs=[
                     "evaluation_metrics",
-                    "judge_history",
+                    "training_record",
+                    "generator",
                     "classifier",
                     "params:evaluation",
-                    "params:training",
-                    "params:data",
+                    "params:training",  # only for the command a refusal names
                 ],
                 outputs="kept_tags",
                 name="describe_kept",
@@ -40,7 +40,7 @@ def create_pipeline(**kwargs) -> Pipeline:
             ),
             Node(
                 describe_last,
-                inputs=["judge_history", "params:training"],
+                inputs=["training_record", "generator_last"],
                 outputs="last_tags",
                 name="describe_last",
             ),

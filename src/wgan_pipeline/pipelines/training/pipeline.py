@@ -25,6 +25,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "training_steps",
                     "epoch_samples",
                     "judge_history",
+                    "training_record",  # last: saved once the generators are
                 ],
                 name="train_wgan",
             ),
