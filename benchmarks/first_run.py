@@ -49,6 +49,14 @@ def run_quick(clone: Path, extra: list[str]) -> tuple[subprocess.CompletedProces
     return done, {"wall_s": round(seconds, 1), "peak_rss_gb": round(rss_kb / 1024**2, 1)}
 
 
+def kept(console: str) -> dict:
+    """The kept generator's epoch and FID, from the run's closing lines."""
+    found = re.search(r"Kept epoch (\d+)(?: \(moving average\))?: FID ([\d.,]+) on ([\d,]+) samples",
+                      console)  # fmt: skip
+    return {"epoch": int(found.group(1)), "fid": float(found.group(2).replace(",", "")),
+            "samples": int(found.group(3).replace(",", ""))}  # fmt: skip
+
+
 def console_facts(console: str) -> dict:
     lines = console.splitlines()
     return {
@@ -114,6 +122,7 @@ def main() -> None:
             "recorded_in_commit": commit,
             **timing,
             "console": console_facts(console),
+            "kept": kept(console),
             "digits": digit_shares(clone),
         }
     args.out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")

@@ -115,8 +115,10 @@ def first_run() -> str:
         f"The first `{results['command']}` on a fresh clone (MNIST placed; the judge trained in "
         f"it) prints {console['lines']} lines"
         + (" (no TensorFlow C++ line, no warning, no traceback)" if clean else "")
-        + f" and ends naming its sample grid and MLflow run; its kept generator draws every "
-        f"digit: of {digits['samples']:,} samples classified by the run's judge, {pct(shares[low])} "
+        + f" and ends naming its sample grid and MLflow run. Its kept generator (epoch "
+        f"{results['kept']['epoch']}, FID {results['kept']['fid']} on {results['kept']['samples']:,} "
+        f"samples) draws every digit: of {digits['samples']:,} samples classified by the run's "
+        f"judge, {pct(shares[low])} "
         f"are {low}s (the rarest) and {pct(shares[high])} {high}s (the commonest). "
         f"Measured by `python benchmarks/first_run.py --mnist <mnist.npz>`. "
         + source(results, "first_run.json")
