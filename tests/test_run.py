@@ -239,8 +239,8 @@ def test_the_mlflow_run_tells_what_it_is_at_a_glance(finished_run):
     assert metrics["Targets met"] in {0, 1, 2, 3, 4}
     assert metrics["Kept epoch"] == metrics["best_epoch"]
     description = tags["mlflow.note.content"]
-    assert description.startswith(f"**Kept epoch {int(metrics['best_epoch'])}: FID ")
-    assert f"Quality targets met: **{int(metrics['Targets met'])} of 4**" in description
+    assert description.startswith(f"Kept epoch {int(metrics['best_epoch'])}: FID ")
+    assert f"Targets met: {int(metrics['Targets met'])} of 4" in description
 
     params = run.data.params
     trained = tuple(params[f"training.{key}"] for key in ("noise", "latent_dim", "architecture"))

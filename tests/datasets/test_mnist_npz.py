@@ -383,7 +383,7 @@ def test_download_from_unreachable_url_keeps_nothing(tmp_path: Path) -> None:
 
     message = str(info.value)
     assert f"Could not download MNIST from {url}" in message
-    assert "place an mnist.npz" in message
+    assert f"place MNIST's mnist.npz (11 MB, Keras' layout) at {tmp_path / 'mnist.npz'}" in message
     assert not target.exists()
     assert _dir_listing(tmp_path) == []
 
