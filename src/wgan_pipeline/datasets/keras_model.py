@@ -24,6 +24,9 @@ MAX_MODEL_BYTES = 1 << 30
 warnings.filterwarnings(
     "ignore", r"Save version .* for wgan_pipeline\.datasets\.keras_model\.KerasModelDataset"
 )
+# The same for the training record, a versioned JSON a later node reads from memory
+# (CachedDataset): what it gets is this run's, whatever the latest folder holds.
+warnings.filterwarnings("ignore", r"Save version .* for kedro_datasets\.json\.json_dataset")
 
 
 class KerasModelDataset(TensorFlowModelDataset):
