@@ -23,6 +23,7 @@ from .helpers import (
     TEST_MODEL,
     USER_EXPERIMENT,
     USER_MODEL,
+    base_params,
     digest,
     judge_files,
     kedro,
@@ -180,10 +181,12 @@ def test_kedro_run_is_one_finished_mlflow_run(finished_run):
     epochs = {a.path for a in client.list_artifacts(run.info.run_id, "samples")}
     assert epochs == {"samples/epoch_001.png", "samples/epoch_002.png"}
 
-    # Judged after each epoch by the evaluation's classifier; the best kept and registered.
+    # Judged after each epoch by the evaluation's classifier; the kept one (the latest within
+    # evaluation.keep_within of the lowest FID) registered.
     fids = client.get_metric_history(run.info.run_id, "judge.fid")
     assert [m.step for m in fids] == [1, 2] and all(np.isfinite(m.value) for m in fids)
-    best = min(fids, key=lambda m: m.value)
+    within = 1 + base_params("evaluation")["keep_within"]
+    best = [m for m in fids if m.value <= min(m.value for m in fids) * within][-1]
     assert run.data.metrics["best_epoch"] == best.step
     assert {"judge_history.csv", "judge_curve.png"} <= artifacts
     models = {m.name: m for m in client.search_logged_models([experiment.experiment_id])}

@@ -273,10 +273,18 @@ class EvaluationParams(Params):
     every_epochs: int | None = Field(
         ge=1,
         description="Judge the generator every N epochs of training (and after the last); the "
-        "one with the lowest FID is kept (null: no judging, the last is kept).",
+        "latest within keep_within of the lowest FID is kept (null: no judging, the last is "
+        "kept).",
     )
     judge_samples: int = Field(
         ge=10, le=10000, description="Images from fixed noise each judging during training scores."
+    )
+    keep_within: float = Field(
+        ge=0,
+        le=1,
+        description="A judging within this fraction of the lowest FID so far ties with it, and "
+        "the latest tie is kept: neighbouring epochs' FIDs differ by less than a judging's noise "
+        "(0: the lowest is kept).",
     )
     targets: QualityTargets = Field(
         description="The four quality targets the kept generator is checked against."

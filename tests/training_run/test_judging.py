@@ -97,6 +97,26 @@ def test_the_ema_generator_is_judged_beside_the_raw_one_and_kept_when_better(
         np.testing.assert_array_equal(a, b)
 
 
+@pytest.mark.parametrize(
+    ("fids", "within", "kept"),
+    [
+        ([10.0, 10.2, 9.0, 9.25, 12.0], 0.05, 4),  # 9.25 is within 5% of 9.0 and later
+        ([10.0, 10.2, 9.0, 9.25, 12.0], 0.0, 3),  # no tolerance: the lowest
+        ([10.0, 10.4, 10.45], 0.05, 3),  # each within 5% of 10.0: the last
+        ([10.0, 9.0, 9.6], 0.05, 2),  # 9.6 is 6.7% above 9.0
+    ],
+)
+def test_the_latest_judging_within_keep_within_of_the_lowest_is_kept(
+    images, tmp_path, folders, fids, within, kept
+):
+    scripted = ScriptedJudge(fids)
+    result = train(images, tiny_training(epochs=len(fids)), folders, judge=scripted,
+                   judge_every=1, keep_within=within)  # fmt: skip
+    assert result.judged.loc[result.judged["kept"], "epoch"].item() == kept
+    for a, b in zip(result.generator.get_weights(), scripted.seen[kept - 1], strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_without_judging_the_last_generator_is_kept(images, tmp_path, folders):
     result = train(images, tiny_training(), folders)  # evaluation.every_epochs: null
     assert result.judged.empty and list(result.judged.columns) == ["epoch", "source", "fid", "kept"]

@@ -36,6 +36,16 @@ def classifier_identity(classifier: keras.Model) -> str:
     return model_identity(classifier)
 
 
+def keeps(fid: float, lowest: float, within: float) -> bool:
+    """Whether a new judging (FID ``fid``) becomes the kept one, given the lowest FID judged so
+    far (``fid`` included) and the tolerance ``within`` (a fraction): it does when it is within
+    ``within`` of the lowest. Applied to each judging in turn, this keeps the latest one within
+    ``within`` of the lowest of all. Late in a run neighbouring epochs' FIDs differ by less than
+    a judging's own noise; taking the latest of those, not the noise's pick, lets a rerun of the
+    same command keep the same epoch. ``within`` 0 keeps the lowest (the latest of equals)."""
+    return fid <= lowest * (1.0 + within)
+
+
 def draw_digits(
     generator: keras.Model,
     n: int,

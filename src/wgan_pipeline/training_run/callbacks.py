@@ -13,6 +13,7 @@ import numpy as np
 
 from wgan_pipeline.gan.errors import TrainingDivergedError
 from wgan_pipeline.gan.images import image_grid, unscale_images
+from wgan_pipeline.gan.judge import keeps
 from wgan_pipeline.lifecycle import mark_killed
 
 from . import checkpoints
@@ -158,14 +159,23 @@ class MlflowLiveLogger(keras.callbacks.Callback):
 class JudgeEpochs(keras.callbacks.Callback):
     """Every ``every`` epochs and after the last one, the generator is judged (gan/judge.py),
     and so is its moving average when training keeps one. Each judging is a row of
-    ``progress.judged``; the one with the lowest FID so far is ``progress.best``, its weights
-    ``progress.best_weights`` (part of the checkpoint). Logged live when an MLflow run is active:
-    ``judge.<metric>`` (``judge_ema.<metric>``) with the epoch as step, ``best_fid`` and
-    ``best_epoch``. Comes before ``Checkpoint`` in the callback list."""
+    ``progress.judged``; the kept one (``gan.judge.keeps``: the latest within ``keep_within`` of
+    the lowest FID so far) is ``progress.best``, its weights ``progress.best_weights`` (part of
+    the checkpoint). Logged live when an MLflow run is active: ``judge.<metric>``
+    (``judge_ema.<metric>``) with the epoch as step, ``best_fid`` and ``best_epoch`` (the kept
+    one's). Comes before ``Checkpoint`` in the callback list."""
 
-    def __init__(self, judge, every: int, last_epoch: int, progress: checkpoints.Progress):
+    def __init__(
+        self,
+        judge,
+        every: int,
+        last_epoch: int,
+        progress: checkpoints.Progress,
+        keep_within: float = 0.0,
+    ):
         super().__init__()
         self.judge, self.every, self.last_epoch, self.progress = judge, every, last_epoch, progress
+        self.keep_within = keep_within
 
     def on_epoch_end(self, epoch, logs=None):
         step = epoch + 1
@@ -183,8 +193,8 @@ class JudgeEpochs(keras.callbacks.Callback):
             row = {"epoch": step, "source": source, **self.judge(generator)}
             row["seconds"] = time.perf_counter() - start
             self.progress.judged.append(row)
-            best = self.progress.best
-            if best is None or row["fid"] < best["fid"]:
+            lowest = min(r["fid"] for r in self.progress.judged)
+            if keeps(row["fid"], lowest, self.keep_within):
                 self.progress.best, self.progress.best_weights = row, weights
             self._log(row, "judge" if source == "raw" else "judge_ema")
         generator.set_weights(raw)

@@ -50,7 +50,7 @@ JUDGED = ["epoch", "source", "fid", "kept"]  # the columns of a run that judged 
 class TrainingResult:
     """What a finished training hands on."""
 
-    generator: keras.Model  # the kept one (lowest judged FID), with no custom layer
+    generator: keras.Model  # the kept one (gan.judge.keeps), with no custom layer
     generator_last: keras.Model  # the last epoch's raw generator
     critic: keras.Model
     history: pd.DataFrame  # per epoch: losses, Wasserstein estimate, epoch seconds
@@ -66,13 +66,15 @@ def train(
     generator_name: str = "generator",
     judge: Judge | None = None,
     judge_every: int | None = None,
+    keep_within: float = 0.0,
 ) -> TrainingResult:
     """WGAN training as ``params`` set it. Runs on a GPU when the Keras backend (TensorFlow, or
     JAX with KERAS_BACKEND=jax) sees one. The generator is named ``generator_name``.
 
     With a ``judge`` and ``judge_every``, the generator (and its moving average, with
     ``params.ema_decay``) is judged every ``judge_every`` epochs and after the last, and the
-    one with the lowest FID is the result's ``generator``; otherwise the last one is.
+    latest one within ``keep_within`` (a fraction) of the lowest FID is the result's
+    ``generator`` (``gan.judge.keeps``); otherwise the last one is.
 
     Checkpoints go to a run folder of ``checkpoints_folder`` every epoch (and every
     ``checkpoint_every_steps``); a compatible checkpoint found there at the start is resumed;
@@ -101,7 +103,9 @@ def train(
         progress = resume_or_start(
             run_dir, identity, wgan, params, steps_per_epoch, on_resume=close_dead_run
         )
-        judging = JudgeEpochs(judge, judge_every, params.epochs, progress) if judge else None
+        judging = None
+        if judge:
+            judging = JudgeEpochs(judge, judge_every, params.epochs, progress, keep_within)
         _fit(wgan, training_images, params, progress, run_dir, identity, steps_per_epoch, judging)
     # The final checkpoint stays until the outputs are saved (RunFolders.release).
 
@@ -188,7 +192,7 @@ def epoch_line(progress: checkpoints.Progress, epoch: int, logs: dict) -> str:
     fids = ", ".join(f"{names[r['source']]}FID {three_digits(r['fid'])}" for r in rows)
     best = progress.best
     kept = f"epoch {best['epoch']}{'' if best['source'] == 'raw' else ' (moving average)'}"
-    return f"{fids} · best {three_digits(best['fid'])}, {kept}"
+    return f"{fids} · kept {kept}, {three_digits(best['fid'])}"
 
 
 def set_steps_per_call(model: keras.Model, asked: int, steps_per_epoch: int) -> int:

@@ -42,8 +42,9 @@ def train_wgan(
 
     Every ``evaluation.every_epochs`` epochs (and after the last) the generator is judged by
     ``classifier`` on ``evaluation.judge_samples`` images from fixed noise against the test set
-    (and so is its moving average, with ``training.ema_decay``); the one with the lowest FID is
-    the returned generator. With ``every_epochs`` null the last one is.
+    (and so is its moving average, with ``training.ema_decay``); the latest one within
+    ``evaluation.keep_within`` of the lowest FID is the returned generator. With
+    ``every_epochs`` null the last one is.
 
     Returns the kept generator, the last epoch's, the critic, a per-epoch history (critic loss,
     generator loss, Wasserstein estimate, epoch seconds), a per-critic-step Wasserstein
@@ -80,6 +81,7 @@ def train_wgan(
         model_name("generator", data.dataset),
         judge=judge,
         judge_every=evaluation.every_epochs,
+        keep_within=evaluation.keep_within,
     )
     return (
         result.generator,
