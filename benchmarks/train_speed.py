@@ -188,47 +188,46 @@ def phase_project_fused_no_onednn(args) -> dict:
 
 
 def phase_callbacks(args) -> dict:
-    """Seconds per epoch spent in the training callbacks, under a real (temporary) MLflow run."""
+    """Seconds per epoch spent recording a training (the TrainingSession's after-step and
+    after-epoch work: checks, histories, the fixed-noise grid, its live MLflow logging) under a
+    real (temporary) MLflow run; the checkpoint is phase_checkpoint's."""
     import tempfile
 
     import keras
     import mlflow
     import numpy as np
+    import yaml
 
-    from wgan_pipeline.gan.images import latent_noise
     from wgan_pipeline.gan.models import build_critic, build_generator
     from wgan_pipeline.gan.wgan import WGAN
-    from wgan_pipeline.training_run.callbacks import (
-        EpochSamples,
-        EpochTimer,
-        MlflowLiveLogger,
-        StepHistory,
-    )
+    from wgan_pipeline.params import TrainingParams
+    from wgan_pipeline.training_run.mlflow_sink import MlflowSink
+    from wgan_pipeline.training_run.run_folder import RunFolders
+    from wgan_pipeline.training_run.session import STEP_ESTIMATE, TrainingSession
 
     wgan = WGAN(build_generator(LATENT, fused_upsampling=True), build_critic(), latent_dim=LATENT,
                 clip_value=0.1)  # fmt: skip
     wgan.compile(keras.optimizers.RMSprop(5e-5), keras.optimizers.RMSprop(5e-5))
-    samples = EpochSamples(latent_noise(64, LATENT))
-    steps = StepHistory()
-    callbacks = [EpochTimer(), steps, samples, MlflowLiveLogger(samples, grid_rows=8)]
-    for callback in callbacks:
-        callback.set_model(wgan)
+    base = yaml.safe_load((ROOT / "conf/base/parameters_training.yml").read_text())["training"]
+    params = TrainingParams(**base | {"batch_size": BATCH, "latent_dim": LATENT, "grid_rows": 8})
+    images = np.zeros((BATCH * EPOCH_STEPS, 28, 28, 1), np.float32)
     logs = {"critic_loss": 0.1, "generator_loss": 0.2, "wasserstein_estimate": -0.1}
     with tempfile.TemporaryDirectory() as tmp:
         mlflow.set_tracking_uri(f"sqlite:///{tmp}/mlflow.db")
         # artifacts in the temporary folder too, not in an mlruns/ of the working directory
         experiment = mlflow.create_experiment("benchmark", artifact_location=Path(tmp).as_uri())
-        with mlflow.start_run(experiment_id=experiment):
+        folders = RunFolders(Path(tmp) / "checkpoints")
+        session = TrainingSession(wgan, params, images, folders, "fit", sink=MlflowSink(8))
+        with mlflow.start_run(experiment_id=experiment), session:
+            session.save = lambda: None  # timed by phase_checkpoint
             times = []
             for epoch in range(4):
                 start = time.perf_counter()
-                for callback in callbacks:
-                    callback.on_epoch_begin(epoch)
-                for batch in range(EPOCH_STEPS):  # the per-step recording, an epoch's worth
-                    steps.on_train_batch_end(batch, {StepHistory.KEY: 0.1})
-                for callback in callbacks:
-                    callback.on_epoch_end(epoch, dict(logs))
+                for step in range(1, EPOCH_STEPS + 1):  # the per-step recording, an epoch's worth
+                    session.after_steps(epoch * EPOCH_STEPS + step, {**logs, STEP_ESTIMATE: 0.1})
+                session.after_epoch(epoch + 1, dict(logs), 1.0)
                 times.append(time.perf_counter() - start)
+        folders.release(remove=True)
     return {"seconds_per_epoch": float(np.median(times[1:])), "first_epoch_s": times[0]}
 
 

@@ -176,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
     samples.parent.mkdir(parents=True, exist_ok=True)
     np.save(samples, np.stack(progress.samples))
     stamp = version()
-    for name, model in (("critic", result.critic), ("generator_last", result.generator),
+    for name, model in (("critic", result.critic), ("generator_last", result.generator_last),
                         ("generator", result.generator)):  # fmt: skip
         target = root / MODELS.format(dataset=data.dataset, name=name)
         (target / stamp).mkdir(parents=True, exist_ok=True)

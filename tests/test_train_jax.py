@@ -4,6 +4,7 @@ the evaluation pipeline judges its generator as one `kedro run` trained."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import subprocess
 import sys
@@ -13,6 +14,10 @@ import mlflow
 import numpy as np
 import pandas as pd
 import pytest
+
+from wgan_pipeline.params import TrainingParams
+from wgan_pipeline.training_run.run_folder import RunFolders
+from wgan_pipeline.training_run.trainer import train
 
 from .helpers import (
     PROJECT_ROOT,
@@ -109,3 +114,39 @@ def test_bad_parameters_stop_it_naming_the_key(tmp_path):
     assert done.returncode != 0
     assert "architecture" in done.stderr and "resnet" in done.stderr
     assert not (project / "data" / "06_models" / "mnist").exists()
+
+
+def test_a_checkpoint_is_resumed_only_by_the_trainer_that_wrote_it(tmp_path, caplog):
+    """fit shuffles an epoch with TensorFlow, the scanned trainer with NumPy: a checkpoint
+    written mid-epoch by one and resumed by the other would go on with another batch order and
+    skip other images. The checkpoint names its trainer: the other trainer says so, leaves it
+    and starts afresh; the trainer that wrote it resumes it."""
+    project = make_project_copy(tmp_path)
+    spec = importlib.util.spec_from_file_location("train_jax", SCRIPT)
+    tools = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tools)
+    overrides = "training.architecture=dcgan,data.max_train_images=100"
+    params = TrainingParams(**tools.parameters("test", overrides, project / "conf")["training"])
+    params = params.model_copy(update={"checkpoint_every_steps": 1})  # not in the fingerprint
+    images = tools.load_images("mnist", project, 100)  # 2 steps an epoch
+    folders = RunFolders(project / "data" / "06_models" / "mnist" / "checkpoints")
+
+    def crash(generator):
+        raise RuntimeError("the machine went down")  # at epoch 1's end: step 1 is the latest
+
+    with pytest.raises(RuntimeError, match="went down"):
+        train(images, params, folders, judge=crash, judge_every=1)
+    (written,) = folders.root.glob("run-*/step-000000001-*")
+
+    done = train_jax(project, "--env", "test", "--params", overrides)
+    assert done.returncode == 0, (done.stdout + done.stderr)[-5000:]
+    assert "the trainer (kedro run, not scripts/train_jax.py" in done.stderr
+    steps = pd.read_csv(project / "data" / "08_reporting" / "training_steps.csv")
+    assert list(steps["critic_step"]) == [1, 2, 3, 4]  # trained from the start
+    assert written.exists()  # left for the trainer that wrote it
+
+    with caplog.at_level("WARNING"):
+        result = train(images, params, folders)
+    folders.release(remove=True)
+    assert f"Resuming training from checkpoint {written}" in caplog.text
+    assert list(result.steps["critic_step"]) == [2, 3, 4]  # on from step 1

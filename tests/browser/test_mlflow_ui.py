@@ -55,7 +55,7 @@ LEARNING_RATE = ("training.learning_rate", "5e-4", "0.0005")  # key, as typed, a
 QUICK_LEARNING_RATE = "0.001"  # conf/quick's 1.0e-3, as logged
 HEADLINE_METRICS = ("FID", "Precision", "Recall", "Targets met", "Kept epoch")
 EPOCH_METRICS = ("critic_loss", "generator_loss", "wasserstein_estimate")
-IMAGE_KEY = "samples"  # MlflowLiveLogger's mlflow.log_image(key=..., step=epoch)
+IMAGE_KEY = "samples"  # MlflowSink.epoch: mlflow.log_image(key=..., step=epoch)
 # MLflow 3.17's files for log_image(key, step): images/<key>+step+<step>+timestamp+<ms>+<uuid>
 # .png and a small copy, ...+compressed.webp, which the UI shows (tracking/client.py log_image)
 STEP_IMAGE = re.compile(

@@ -6,8 +6,8 @@ A checkpoint is a folder ``step-NNNNNNNNN-<time>`` in a run folder (run_folder.p
 - ``progress.json``: where training stands (epoch, critic step), the noise generator's state, the
   parameters and data it belongs to, the MLflow run, and the per-epoch and per-step history;
 - ``epoch_samples.npy``: the fixed-noise digits of the finished epochs;
-- ``best_generator.npz``: the weights of the best generator judged so far (when judged), so a
-  resumed run keeps the best from before the kill.
+- ``best_generator.npz``: the weights of the kept generator so far (when judged), so a resumed
+  run keeps the one kept before the kill.
 It is written into a ``.tmp-`` folder and renamed when complete, so a crash while writing leaves
 the previous checkpoint as the latest; older checkpoints are deleted after the rename.
 """
@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 PREFIX = "step-"
+TRAINERS = {"fit": "kedro run", "scanned": "scripts/train_jax.py"}  # what runs each trainer
 # Parameters that do not change what a training step computes: a checkpoint stays valid when
 # they change (more epochs continue a run; the others only change how it is driven or shown).
 NOT_IN_FINGERPRINT = {"epochs", "steps_per_execution", "jit_compile", "grid_rows",
@@ -50,22 +51,26 @@ class Progress:
     samples: list[np.ndarray] = field(default_factory=list)  # one array per finished epoch
     run_id: str | None = None  # the MLflow run that wrote it
     judged: list[dict[str, Any]] = field(default_factory=list)  # one dict per judging
-    best: dict[str, Any] | None = None  # the judged row of the best generator so far
+    best: dict[str, Any] | None = None  # the judged row of the kept generator so far
     best_weights: list[np.ndarray] | None = (
         None  # its weights, in ``generator.get_weights()`` order
     )
 
 
-def training_identity(params: dict[str, Any], images: np.ndarray) -> dict[str, Any]:
-    """What a checkpoint must match to be resumed: the parameters that shape training and the
-    training images (their count and a hash of a sample of them). A learning rate that decays
-    to 0 at the last epoch makes the epochs shape every step, so they count then."""
+def training_identity(
+    params: dict[str, Any], images: np.ndarray, trainer: str = "fit"
+) -> dict[str, Any]:
+    """What a checkpoint must match to be resumed: the parameters that shape training, the
+    training images (their count and a hash of a sample of them) and the trainer (``fit`` or
+    ``scanned``: each orders an epoch's images its own way). A learning rate that decays to 0 at
+    the last epoch makes the epochs shape every step, so they count then."""
     sample = np.ascontiguousarray(images[:: max(1, len(images) // 1000)])
     ignored = NOT_IN_FINGERPRINT - ({"epochs"} if params.get("lr_schedule") == "linear" else set())
     return {
         "params": {k: v for k, v in sorted(params.items()) if k not in ignored},
         "images": len(images),
         "images_sha256": hashlib.sha256(sample.tobytes()).hexdigest(),
+        "trainer": trainer,
     }
 
 
@@ -90,17 +95,22 @@ def read_record(checkpoint: Path) -> dict[str, Any]:
     return record
 
 
-def set_aside(checkpoint: Path, why: str = "broken") -> Path:
-    """Rename a checkpoint out of the way, kept (to look at): ``broken-<name>`` when it
-    cannot be read."""
-    target = checkpoint.with_name(f"{why}-{checkpoint.name}")
+def set_aside(checkpoint: Path) -> Path:
+    """Rename a checkpoint that cannot be read out of the way, kept (to look at):
+    ``broken-<name>``."""
+    target = checkpoint.with_name(f"broken-{checkpoint.name}")
     checkpoint.rename(target)
     return target
 
 
 def why_incompatible(checkpoint: Path, identity: dict[str, Any]) -> str | None:
-    """None if ``checkpoint`` can be resumed for ``identity``, else the reason in words."""
-    saved = read_record(checkpoint)["identity"]
+    """Whether ``checkpoint`` can be resumed for ``identity``: None if it can, else the reason
+    in words. The one decision (run_folder.claim asks it of every dead run's folder). An
+    unreadable one is None too: resuming sets it aside (TrainingSession)."""
+    try:
+        saved = {"trainer": "fit", **read_record(checkpoint)["identity"]}  # older ones: fit's
+    except UnreadableCheckpoint:
+        return None
     if saved == identity:
         return None
     changed = [
@@ -110,6 +120,12 @@ def why_incompatible(checkpoint: Path, identity: dict[str, Any]) -> str | None:
     ]
     if (saved["images"], saved["images_sha256"]) != (identity["images"], identity["images_sha256"]):
         changed.append(f"the training images ({saved['images']} -> {identity['images']})")
+    if saved["trainer"] != identity["trainer"]:
+        changed.append(
+            f"the trainer ({TRAINERS.get(saved['trainer'], saved['trainer'])}, not "
+            f"{TRAINERS.get(identity['trainer'], identity['trainer'])}: each orders an epoch's "
+            "images its own way)"
+        )
     return ", ".join(changed) or "its format"
 
 

@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from .checkpoints import UnreadableCheckpoint, latest, why_incompatible
+from .checkpoints import latest, why_incompatible
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +53,7 @@ class RunFolders:
             if handle is None:
                 continue  # a live run's
             found = latest(candidate)
-            other = _other_settings(found, identity) if found is not None else None
+            other = why_incompatible(found, identity) if found is not None else None
             if other:
                 logger.warning(
                     "Not resuming checkpoint %s: it was written with other settings (%s). It "
@@ -61,12 +61,16 @@ class RunFolders:
                     found, other, candidate,
                 )  # fmt: skip
                 handle.close()
-            elif folder is None and found is not None:
-                folder, lock = candidate, handle  # a dead run's checkpoints: resume them
-            else:
-                handle.close()  # empty, or behind the one resumed (same settings, fewer steps)
-                if found is not None or not _set_aside(candidate):  # those stay, to look at
-                    shutil.rmtree(candidate, ignore_errors=True)
+                continue
+            if found is not None and folder is None:
+                folder, lock = candidate, handle  # the newest dead run's checkpoint: resumed
+                continue
+            handle.close()
+            # An older dead run's of these settings, or one with no checkpoint: removed, unless
+            # it holds checkpoints set aside as unreadable (kept, to look at).
+            if found is None and _set_aside(candidate):
+                continue
+            shutil.rmtree(candidate, ignore_errors=True)
         if folder is None:
             folder = self.root / f"run-{time.time_ns()}-{os.getpid()}"
             folder.mkdir()
@@ -112,18 +116,8 @@ def _try_lock(folder: Path):
 
 
 def _set_aside(folder: Path) -> list[Path]:
-    """Checkpoints set aside in ``folder`` (checkpoints.set_aside): unreadable ones, or (never
-    in practice: ``claim`` hands on only folders of the same settings) of other settings."""
-    return [*folder.glob("broken-*"), *folder.glob("other-settings-*")]
-
-
-def _other_settings(checkpoint: Path, identity: dict[str, Any]) -> str | None:
-    """Which settings differ from ``checkpoint``'s, or None (the same; or unreadable, which
-    resuming sets aside)."""
-    try:
-        return why_incompatible(checkpoint, identity)
-    except UnreadableCheckpoint:
-        return None
+    """Checkpoints set aside in ``folder`` as unreadable (checkpoints.set_aside)."""
+    return list(folder.glob("broken-*"))
 
 
 def _newest_checkpoint(folder: Path) -> str:

@@ -6,11 +6,12 @@ what differs is the feed: the training images are put on the device once, and ea
 compiled ``jax.lax.scan`` of the step over that epoch's batches, each gathered on the device
 from a shuffled index table. Nothing goes back to the host between steps.
 
-The run folder, its checkpoints and their resumption are the pipeline's (run_folder.py,
-checkpoints.py, resume.py): a checkpoint after every epoch, resumed when the same command runs
-again. The history, the per-step Wasserstein estimates and the fixed-noise digits after each
-epoch are recorded as the pipeline records them. A run is not judged while it trains (the
-judge needs the project's classifier); the evaluation pipeline judges its generator.
+What happens after the steps and after each epoch is the pipeline's TrainingSession
+(session.py), as for ``fit``: the same divergence checks and message, history, fixed-noise
+digits, judging (given a judge) and a checkpoint after every epoch, resumed when the same
+command runs again. Its records go to no MLflow run. A checkpoint names its trainer: this one
+orders an epoch's images with ``epoch_order`` (NumPy), ``fit`` with TensorFlow's shuffle, so
+each resumes only its own (the other's is kept, and said to be).
 """
 
 from __future__ import annotations
@@ -24,15 +25,13 @@ import keras
 import numpy as np
 
 from wgan_pipeline.gan import jax_adapter
-from wgan_pipeline.gan.errors import TrainingDivergedError
-from wgan_pipeline.gan.images import latent_noise, unscale_images
-from wgan_pipeline.gan.models import plain_generator, predict_in_batches
+from wgan_pipeline.gan.judge import Judge
 from wgan_pipeline.params import TrainingParams
 
 from . import checkpoints
 from .build import build_wgan
-from .resume import resume_or_start
 from .run_folder import RunFolders
+from .session import TrainingSession
 
 if keras.backend.backend() == "jax":
     import jax
@@ -46,10 +45,11 @@ LOGGED = ("critic_loss", "generator_loss", "wasserstein_estimate", "gradient_pen
 
 @dataclass(frozen=True)
 class ScannedResult:
-    """What a finished run hands on: the last generator, saved with plain Keras layers, and
-    the records the pipeline's training node would have written."""
+    """What a finished run hands on: the kept generator (the last without a judge) and the
+    last, with plain Keras layers, and the records the pipeline's training node writes."""
 
     generator: keras.Model
+    generator_last: keras.Model
     critic: keras.Model
     progress: checkpoints.Progress  # history, steps, epoch samples
 
@@ -69,25 +69,25 @@ def train_scanned(
     checkpoints_folder: RunFolders,
     generator_name: str = "generator",
     on_epoch: Callable[[int, checkpoints.Progress, keras.Model], None] = lambda *_: None,
+    judge: Judge | None = None,
+    judge_every: int | None = None,
+    keep_within: float = 0.0,
 ) -> ScannedResult:
     """Train as ``params`` say on float32 images (N, 28, 28, 1) in [-1, 1], on the device JAX
-    picks (a GPU where there is one). ``on_epoch(epoch, progress, generator)`` runs after each
-    epoch's checkpoint (1-based epoch), e.g. to write that epoch's grid or judge the generator."""
+    picks (a GPU where there is one), recording, checking, judging (with a ``judge``, as
+    trainer.train does) and checkpointing in a TrainingSession as ``fit`` does.
+    ``on_epoch(epoch, progress, generator)`` runs after each epoch's checkpoint (1-based
+    epoch), e.g. to write that epoch's grid."""
     if keras.backend.backend() != "jax":
         raise RuntimeError(
             f"train_scanned runs on Keras' JAX backend, but Keras runs on "
             f"{keras.backend.backend()!r}: set KERAS_BACKEND=jax before Python starts."
         )
     steps_per_epoch = len(images) // params.batch_size
-    if steps_per_epoch < 1:
-        raise ValueError(
-            f"{len(images)} training images are fewer than one batch of {params.batch_size} "
-            "(training.batch_size): lower the batch size or use more images."
-        )
     keras.utils.set_random_seed(params.seed)
     wgan = build_wgan(params, steps_per_epoch, generator_name)
-    identity = checkpoints.training_identity(params.model_dump(), images)
-    fixed_noise = latent_noise(params.grid_rows**2, params.latent_dim, params.noise, params.seed)
+    session = TrainingSession(wgan, params, images, checkpoints_folder, "scanned",
+                              judge=judge, judge_every=judge_every, keep_within=keep_within)  # fmt: skip
     variables = jax_adapter.state_variables(wgan)
     on_device = jnp.asarray(images)
     run_epoch = _compiled_epoch(wgan)
@@ -98,9 +98,8 @@ def train_scanned(
         params.epochs,
         steps_per_epoch,
     )
-    with checkpoints_folder.claim(identity) as run_dir:
-        progress = resume_or_start(run_dir, identity, wgan, params, steps_per_epoch)
-        epoch, skip = divmod(progress.critic_step, steps_per_epoch)
+    with session:
+        epoch, skip = session.position
         while epoch < params.epochs:
             for metric in wgan.metrics:  # per-epoch means, as fit resets them
                 metric.reset_state()
@@ -113,18 +112,18 @@ def train_scanned(
             for group, values in zip(variables, state, strict=True):
                 for variable, value in zip(group, values, strict=True):
                     variable.assign(value)
-            _record(progress, wgan, logs, epoch + 1, seconds, fixed_noise)
-            checkpoints.save(run_dir, wgan, progress, identity)
+            session.after_steps((epoch + 1) * steps_per_epoch, logs)
+            session.after_epoch(epoch + 1, {k: logs[k][-1] for k in LOGGED if k in logs}, seconds)
             logger.info(
                 "Epoch %d/%d: %.1f s, Wasserstein estimate %.4f.",
                 epoch + 1,
                 params.epochs,
                 seconds,
-                progress.history[-1]["wasserstein_estimate"],
+                session.progress.history[-1]["wasserstein_estimate"],
             )
-            on_epoch(epoch + 1, progress, wgan.generator)
+            on_epoch(epoch + 1, session.progress, wgan.generator)
             epoch, skip = epoch + 1, 0
-    return ScannedResult(plain_generator(wgan.generator), wgan.critic, progress)
+    return ScannedResult(*session.generators(), wgan.critic, session.progress)
 
 
 def _compiled_epoch(wgan) -> Callable:
@@ -139,28 +138,3 @@ def _compiled_epoch(wgan) -> Callable:
         return jax.lax.scan(body, state, order)
 
     return jax.jit(run, donate_argnums=0)
-
-
-def _record(progress, wgan, logs: dict, epoch: int, seconds: float, fixed_noise) -> None:
-    """The epoch's history row, per-step estimates and fixed-noise digits, into ``progress``;
-    TrainingDivergedError at the first non-finite value."""
-    estimates = np.asarray(logs["step_wasserstein_estimate"], np.float64)
-    first = progress.critic_step
-    progress.critic_step = int(keras.ops.convert_to_numpy(wgan.critic_optimizer.iterations))
-    for name in ("critic_loss", "step_wasserstein_estimate"):
-        values = np.asarray(logs[name])
-        if not np.isfinite(values).all():
-            step = first + 1 + int(np.argmin(np.isfinite(values)))
-            raise TrainingDivergedError(
-                f"Training diverged in epoch {epoch} at critic step {step}: {name} is not "
-                "finite. Lower training.learning_rate (or, with the gradient penalty, "
-                "training.gp_weight), or with clipping training.clip_value."
-            )
-    row = {"epoch": epoch}
-    row.update({k: float(np.asarray(logs[k])[-1]) for k in LOGGED if k in logs})
-    row["epoch_seconds"] = seconds
-    progress.history.append(row)
-    progress.steps.extend(
-        [first + 1 + i, epoch, float(w)] for i, w in enumerate(estimates.tolist())
-    )
-    progress.samples.append(unscale_images(predict_in_batches(wgan.generator, fixed_noise, 256)))

@@ -1,4 +1,4 @@
-"""One training run: seed, build, resume or start, fit with the callbacks, hand back the models.
+"""One training run: seed, build, fit inside a TrainingSession (session.py), hand back the models.
 
 What ``train_wgan`` (the training pipeline's node) calls; the GAN itself is gan/wgan.py.
 """
@@ -6,39 +6,25 @@ What ``train_wgan`` (the training pipeline's node) calls; the GAN itself is gan/
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
-from pathlib import Path
 
 import keras
 import numpy as np
 import pandas as pd
 
 from wgan_pipeline.console import three_digits
-from wgan_pipeline.gan.images import latent_noise
+from wgan_pipeline.fit_console import FitProgress
 from wgan_pipeline.gan.judge import Judge
-from wgan_pipeline.gan.models import plain_generator
-from wgan_pipeline.gan.wgan import WGAN
 from wgan_pipeline.lifecycle import stop_cleanly
 from wgan_pipeline.params import TrainingParams
 
-from . import checkpoints
 from .build import build_wgan
-from .callbacks import (
-    Checkpoint,
-    EpochHistory,
-    EpochSamples,
-    EpochTimer,
-    JudgeEpochs,
-    MlflowLiveLogger,
-    StepHistory,
-    StopOnDivergence,
-    close_dead_run,
-)
 from .data import make_dataset
 from .devices import devices, enable_determinism
-from .progress import FitProgress
-from .resume import resume_or_start
+from .mlflow_sink import MlflowSink
 from .run_folder import RunFolders
+from .session import TrainingSession
 
 logger = logging.getLogger(__name__)
 
@@ -98,31 +84,19 @@ def train(
     )
 
     wgan = build_wgan(params, steps_per_epoch, generator_name)
-    identity = checkpoints.training_identity(params.model_dump(), training_images)
-    with checkpoints_folder.claim(identity) as run_dir:
-        progress = resume_or_start(
-            run_dir, identity, wgan, params, steps_per_epoch, on_resume=close_dead_run
-        )
-        judging = None
-        if judge:
-            judging = JudgeEpochs(judge, judge_every, params.epochs, progress, keep_within)
-        _fit(wgan, training_images, params, progress, run_dir, identity, steps_per_epoch, judging)
+    session = TrainingSession(
+        wgan, params, training_images, checkpoints_folder, "fit", judge=judge,
+        judge_every=judge_every, keep_within=keep_within, sink=MlflowSink(params.grid_rows),
+        save_every_steps=params.checkpoint_every_steps,
+    )  # fmt: skip
+    with session, stop_cleanly(session.stop):
+        _fit(session, training_images)
     # The final checkpoint stays until the outputs are saved (RunFolders.release).
 
+    progress = session.progress
     steps = pd.DataFrame(progress.steps, columns=["critic_step", "epoch", "wasserstein_estimate"])
     steps[["critic_step", "epoch"]] = steps[["critic_step", "epoch"]].astype("int64")
-    # Saved with plain Keras layers: loadable anywhere, no custom layer needed.
-    last = plain_generator(wgan.generator)
-    kept = last
-    if progress.best_weights is not None:
-        kept = plain_generator(wgan.generator)
-        kept.set_weights(progress.best_weights)
-        logger.info(
-            "Keeping epoch %d's %sgenerator (judged FID %s); the last epoch's is saved too.",
-            progress.best["epoch"],
-            "" if progress.best["source"] == "raw" else "moving-average ",
-            three_digits(progress.best["fid"]),
-        )
+    kept, last = session.generators()
     judged = pd.DataFrame(progress.judged or None, columns=None if progress.judged else JUDGED)
     if len(judged):
         best = progress.best
@@ -138,50 +112,47 @@ def train(
     )
 
 
-def _fit(
-    wgan: WGAN,
-    training_images: np.ndarray,
-    params: TrainingParams,
-    progress: checkpoints.Progress,
-    run_dir: Path,
-    identity: dict,
-    steps_per_epoch: int,
-    judging: JudgeEpochs | None = None,
-) -> None:
-    """``fit`` from where ``progress`` stands to ``params.epochs``, recording into it."""
-    fixed_noise = latent_noise(params.grid_rows**2, params.latent_dim, params.noise, params.seed)
-    samples = EpochSamples(fixed_noise, progress.samples)
-    epochs = EpochHistory(progress.history)
-    checkpoint = Checkpoint(run_dir, progress, identity, params.checkpoint_every_steps)
-    callbacks = [
-        StopOnDivergence(),  # first: nothing is logged or drawn from a diverged epoch
-        EpochTimer(),
-        StepHistory(progress.steps),
-        samples,
-        epochs,
-        MlflowLiveLogger(samples, params.grid_rows),
-        *([judging] if judging else []),
-        FitProgress("epoch", params.epochs, lambda epoch, logs: epoch_line(progress, epoch, logs)),
-        checkpoint,  # last: saves what the others recorded
-    ]
-    start_epoch, skip = divmod(progress.critic_step, steps_per_epoch)
-    with stop_cleanly(checkpoint.stop):
-        while start_epoch < params.epochs:
-            # A resumed epoch runs only its remaining steps; the next fit runs whole epochs.
-            set_steps_per_call(wgan, params.steps_per_execution, steps_per_epoch - skip)
-            wgan.fit(
-                make_dataset(training_images, params.batch_size, params.seed, start_epoch, skip),
-                initial_epoch=start_epoch,
-                epochs=start_epoch + 1 if skip else params.epochs,
-                steps_per_epoch=steps_per_epoch - skip,
-                shuffle=False,  # make_dataset shuffles
-                callbacks=callbacks,
-                verbose=0,  # FitProgress says what a person needs
-            )
-            start_epoch, skip = (start_epoch + 1, 0) if skip else (params.epochs, 0)
+class SessionSteps(keras.callbacks.Callback):
+    """``fit``'s side of a TrainingSession: after each step and each epoch, the session's turn."""
+
+    def __init__(self, session: TrainingSession):
+        super().__init__()
+        self.session = session
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._start = time.perf_counter()
+
+    def on_train_batch_end(self, batch, logs=None):
+        step = int(self.model.critic_optimizer.iterations.numpy())
+        self.session.after_steps(step, logs or {})
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.session.after_epoch(epoch + 1, logs or {}, time.perf_counter() - self._start)
 
 
-def epoch_line(progress: checkpoints.Progress, epoch: int, logs: dict) -> str:
+def _fit(session: TrainingSession, training_images: np.ndarray) -> None:
+    """``fit`` from where the session stands to ``params.epochs``."""
+    wgan, params, steps_per_epoch = session.wgan, session.params, session.steps_per_epoch
+    progress = session.progress
+    describe = lambda epoch, logs: epoch_line(progress, epoch, logs)  # noqa: E731
+    callbacks = [SessionSteps(session), FitProgress("epoch", params.epochs, describe)]
+    start_epoch, skip = session.position
+    while start_epoch < params.epochs:
+        # A resumed epoch runs only its remaining steps; the next fit runs whole epochs.
+        set_steps_per_call(wgan, params.steps_per_execution, steps_per_epoch - skip)
+        wgan.fit(
+            make_dataset(training_images, params.batch_size, params.seed, start_epoch, skip),
+            initial_epoch=start_epoch,
+            epochs=start_epoch + 1 if skip else params.epochs,
+            steps_per_epoch=steps_per_epoch - skip,
+            shuffle=False,  # make_dataset shuffles
+            callbacks=callbacks,
+            verbose=0,  # FitProgress says what a person needs
+        )
+        start_epoch, skip = (start_epoch + 1, 0) if skip else (params.epochs, 0)
+
+
+def epoch_line(progress, epoch: int, logs: dict) -> str:
     """What an epoch gave, for the console: its judged FID (and the moving average's) and the
     best so far; without judging, the Wasserstein estimate."""
     rows = [r for r in progress.judged if r["epoch"] == epoch]

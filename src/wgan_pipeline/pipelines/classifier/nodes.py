@@ -8,11 +8,11 @@ import keras
 import numpy as np
 
 from wgan_pipeline.errors import Refused
+from wgan_pipeline.fit_console import FitProgress
 from wgan_pipeline.gan.images import scale_images
 from wgan_pipeline.gan.judge import classifier_identity
 from wgan_pipeline.gan.models import build_classifier
 from wgan_pipeline.params import ClassifierParams, DataParams, check_data_set, model_name
-from wgan_pipeline.training_run.progress import FitProgress
 
 logger = logging.getLogger(__name__)
 

@@ -8,10 +8,10 @@ import keras
 import numpy as np
 import pytest
 
+from wgan_pipeline import fit_console
 from wgan_pipeline.console import minutes_and_seconds, three_digits
+from wgan_pipeline.fit_console import FitProgress
 from wgan_pipeline.native_log import copy_without_native_lines
-from wgan_pipeline.training_run import progress
-from wgan_pipeline.training_run.progress import FitProgress
 
 
 def fit_with(callback: FitProgress, epochs: int, steps: int) -> None:
@@ -39,7 +39,7 @@ def test_each_epoch_is_one_line_with_what_it_gave_and_the_time_left(caplog):
 def test_a_long_epoch_says_how_far_it_has_come(caplog, monkeypatch):
     """Without a terminal, a line at 10% marks once enough seconds passed (0 here)."""
     caplog.set_level(logging.INFO, "wgan_pipeline")
-    monkeypatch.setattr(progress, "EVERY_SECONDS", 0)
+    monkeypatch.setattr(fit_console, "EVERY_SECONDS", 0)
     fit_with(FitProgress("epoch", 1, lambda e, logs: "", terminal=False), epochs=1, steps=20)
     inside = console(caplog)[:-1]
     assert [line.split(": ")[1].split(" ")[0] for line in inside] == [

@@ -1,6 +1,7 @@
-"""What a person watching ``kedro run`` sees of a ``fit``: a progress bar inside an epoch on a
-terminal (a line every few percent otherwise, so a log file shows the run moving), then one line
-per epoch with what the epoch gave, its seconds and the time left.
+"""What a person watching ``kedro run`` sees of a ``fit`` (the judge's training and the GAN's):
+a progress bar inside an epoch on a terminal (a line every few percent otherwise, so a log file
+shows the run moving), then one line per epoch with what the epoch gave, its seconds and the
+time left. The console's Keras side (console.py holds its words, without Keras).
 
 Keras' own output (``verbose=1``) is a bar per epoch and every metric at full precision; with
 it off (``verbose=0``) this callback says what a person needs, through the ``wgan_pipeline``
