@@ -11,8 +11,9 @@ every epoch judges the raw generator on ``--judge-samples`` images against MNIST
 data/06_models/mnist/judge.keras (trained by `kedro run --pipelines classifier`), as a run judges
 while it trains. The best epoch's generator is then judged on ``evaluation.n_samples`` (10,000)
 images with the final evaluation's seed, k and splits (conf/, read as train_jax.py reads it),
-against the four quality targets. Needs Keras, JAX, NumPy, pydantic and
-PyYAML only. Writes one JSON file (--out) after every configuration.
+against the four quality targets (conf/base's ``evaluation.targets``), each recorded under its
+name and bound. Needs Keras, JAX, NumPy, pydantic and PyYAML only. Writes one JSON file (--out)
+after every configuration.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 from wgan_pipeline.gan.judge import Judge  # noqa: E402
-from wgan_pipeline.gan.metrics import frechet_distance  # noqa: E402
+from wgan_pipeline.gan.metrics import frechet_distance, targets_met  # noqa: E402
 from wgan_pipeline.params import DataParams, EvaluationParams, TrainingParams  # noqa: E402
 from wgan_pipeline.training_run.run_folder import RunFolders  # noqa: E402
 from wgan_pipeline.training_run.scanned import train_scanned  # noqa: E402
@@ -50,16 +51,6 @@ def train_jax_module():
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
-
-
-def targets(row: dict, floor: float) -> dict:
-    return {
-        "fid_within_3x_floor": row["fid"] <= 3 * floor,
-        "every_digit_7_13": row["rarest_class_share"] >= 0.07
-        and row["commonest_class_share"] <= 0.13,
-        "precision_0.7": row["precision"] >= 0.7,
-        "recall_0.5": row["recall"] >= 0.5,
-    }
 
 
 def run_one(args_text: str, epochs: int, judge_samples: int, tools, classifier, test) -> dict:
@@ -120,6 +111,7 @@ def main() -> None:
                   **evaluation.model_dump(include=JUDGING))  # fmt: skip
     features, _ = judge.features(train)
     floor = round(float(frechet_distance(judge.reference, features)), 3)
+    quality = evaluation.targets.model_dump()
     card = json.loads((ROOT / "data/06_models/mnist/judge.json").read_text())
     results = {
         "device": ", ".join(d.device_kind for d in jax.devices()),
@@ -132,7 +124,7 @@ def main() -> None:
     for item in args.run:
         name, _, run_args = item.partition("=")
         run = run_one(run_args, args.epochs, args.judge_samples, tools, classifier, test)
-        run["targets"] = targets(run["best_judged_10000"], floor)
+        run["targets"] = targets_met(run["best_judged_10000"], floor, quality)
         results["runs"][name] = run
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(results, indent=1) + "\n")

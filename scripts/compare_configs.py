@@ -9,8 +9,8 @@ Per data set (the run's ``dataset`` tag; MNIST for runs older than it), configur
 number of epochs it takes the latest FINISHED training run that has evaluation
 metrics, from the project's MLflow store and experiment (mlflow.yml), and reports the
 generated digits' metrics beside the real-data floor and the noise ceiling of the same run, and
-whether the issue's targets are met. The grids copied are those of each configuration's longest
-run.
+which quality targets (``evaluation.targets`` in conf/base) it misses. The grids copied are
+those of each configuration's longest run.
 """
 
 from __future__ import annotations
@@ -21,7 +21,9 @@ import tempfile
 from pathlib import Path
 
 import mlflow
-from project import finished_runs, tracking
+from project import evaluation_params, finished_runs, tracking
+
+from wgan_pipeline.gan.metrics import targets_met
 
 CONFIGS = {"local": "chapter", "fashion": "chapter", "paper": "paper", "gp": "gp"}
 ENV_DATASET = {"fashion": "fashion_mnist"}  # the data set an env sets; the others: MNIST
@@ -60,17 +62,12 @@ def command(env: str, run: mlflow.entities.Run) -> str:
     return " ".join(parts)
 
 
-def targets_met(m: dict[str, float], unit: str = "digit") -> str:
-    """The issue's bar: FID within 3x the real floor, every digit 7-13%, precision >= 0.7,
-    recall >= 0.5."""
-    checks = {
-        "FID": m["eval.generated.fid"] <= 3 * m["eval.real.fid"],
-        f"{unit}s": m["eval.generated.rarest_class_share"] >= 0.07
-        and m["eval.generated.commonest_class_share"] <= 0.13,
-        "precision": m["eval.generated.precision"] >= 0.7,
-        "recall": m["eval.generated.recall"] >= 0.5,
-    }
-    missed = [name for name, ok in checks.items() if not ok]
+def targets(m: dict[str, float], quality: dict[str, float]) -> str:
+    """The quality targets ``quality`` a run's metrics miss (``all`` where it meets them), as
+    the run's console checks them."""
+    generated = {k.removeprefix("eval.generated."): v for k, v in m.items()}
+    met = targets_met(generated, m["eval.real.fid"], quality)
+    missed = [name for name, ok in met.items() if not ok]
     return "all" if not missed else "misses " + ", ".join(missed)
 
 
@@ -79,6 +76,7 @@ def table(client: mlflow.MlflowClient, runs: dict[str, mlflow.entities.Run], dat
     header = (f"| config | command | training min | FID (floor / ceiling) | {score} | rarest / "
               f"commonest {unit} | precision | recall | density | coverage | targets |")  # fmt: skip
     lines = [header, "|" + " --- |" * (header.count("|") - 1)]
+    quality = evaluation_params().targets.model_dump()
     for (env, _), run in runs.items():
         m = run.data.metrics
         seconds = sum(p.value for p in client.get_metric_history(run.info.run_id, "epoch_seconds"))
@@ -90,7 +88,7 @@ def table(client: mlflow.MlflowClient, runs: dict[str, mlflow.entities.Run], dat
             f"{100 * m['eval.generated.commonest_class_share']:.1f}% "
             f"| {m['eval.generated.precision']:.2f} | {m['eval.generated.recall']:.2f} "
             f"| {m['eval.generated.density']:.2f} | {m['eval.generated.coverage']:.2f} "
-            f"| {targets_met(m, unit)} |"
+            f"| {targets(m, quality)} |"
         )
     reference = next(iter(runs.values())).data.metrics  # the same judge in every run
     for name, label in (("real", "real images (floor)"), ("noise", "uniform noise (ceiling)")):

@@ -23,6 +23,8 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from wgan_pipeline.gan import metrics
+
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 DOCS = (ROOT / "README.md", ROOT / "benchmarks" / "README.md")
@@ -203,15 +205,13 @@ def truncation() -> str:
 
 
 def targets_met(r: dict, floor_fid: float, targets: dict) -> list[bool]:
-    """The four quality targets of a results file's row: FID within a multiple of the floor's,
-    every digit's share within bounds, precision and recall at least their targets."""
-    return [
-        r["fid"] <= targets["fid_times_floor"] * floor_fid,
-        targets["class_share_low"] <= r["rarest_share"]
-        and r["commonest_share"] <= targets["class_share_high"],
-        r["precision"] >= targets["precision"],
-        r["recall"] >= targets["recall"],
-    ]
+    """Whether a results file's row meets each of the four quality targets ``targets`` (the
+    ones the file recorded), in their order, checked as a run checks its kept generator
+    (gan/metrics.py's ``targets_met``). A row names the class shares ``rarest_share`` and
+    ``commonest_share``."""
+    scorecard = {**r, "rarest_class_share": r["rarest_share"],
+                 "commonest_class_share": r["commonest_share"]}  # fmt: skip
+    return list(metrics.targets_met(scorecard, floor_fid, targets).values())
 
 
 def judged_together(name: str) -> str:
