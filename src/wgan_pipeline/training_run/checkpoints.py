@@ -111,6 +111,7 @@ def why_incompatible(checkpoint: Path, identity: dict[str, Any]) -> str | None:
         saved = {"trainer": "fit", **read_record(checkpoint)["identity"]}  # older ones: fit's
     except UnreadableCheckpoint:
         return None
+    identity = {"trainer": "fit", **identity}
     if saved == identity:
         return None
     changed = [
