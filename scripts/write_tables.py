@@ -250,7 +250,10 @@ def judged_together(name: str) -> str:
     ]  # fmt: skip
     commands = ", ".join(f"{r['name']}: `{r['command']}`" for r in results["runs"])
     judge = f" Judge {results['judge']['hash']}." if "judge" in results else ""
-    return table(header, rows) + judged_runs_line(commands, results, name) + judge
+    # a run re-measured later, judged alone by the same judge on the same noise
+    later = "".join(f" {r['name']}: {r['date']}, commit {r['recorded_in_commit']}, the same judge."
+                    for r in results["runs"] if "recorded_in_commit" in r)  # fmt: skip
+    return table(header, rows) + judged_runs_line(commands, results, name) + later + judge
 
 
 # benchmarks/README.md
