@@ -250,9 +250,18 @@ def judged_together(name: str) -> str:
     ]  # fmt: skip
     commands = ", ".join(f"{r['name']}: `{r['command']}`" for r in results["runs"])
     judge = f" Judge {results['judge']['hash']}." if "judge" in results else ""
-    # a run re-measured later, judged alone by the same judge on the same noise
-    later = "".join(f" {r['name']}: {r['date']}, commit {r['recorded_in_commit']}, the same judge."
-                    for r in results["runs"] if "recorded_in_commit" in r)  # fmt: skip
+    # a run re-measured later, judged alone by the same judge on the same noise, and the
+    # earlier run of the same command it replaced: where two runs differ, both are stated
+    later = "".join(
+        f" {r['name']}: {r['date']}, commit {r['recorded_in_commit']}, the same judge"
+        + (f" ({r['training_note']})" if "training_note" in r else "") + "."
+        for r in results["runs"] if "recorded_in_commit" in r
+    ) + "".join(
+        f" The same `{e['command']}` on {e['date']} (commit {e['recorded_in_commit']}): FID "
+        f"{e['fid']:.1f}, epochs {e['epochs']}, precision {e['precision']:.2f}, recall "
+        f"{e['recall']:.2f}, {e['training_min']} min."
+        for e in results.get("earlier", [])
+    )  # fmt: skip
     return table(header, rows) + judged_runs_line(commands, results, name) + later + judge
 
 
