@@ -148,5 +148,5 @@ def test_a_checkpoint_is_resumed_only_by_the_trainer_that_wrote_it(tmp_path, cap
     with caplog.at_level("WARNING"):
         result = train(images, params, folders)
     folders.release(remove=True)
-    assert f"Resuming training from checkpoint {written}" in caplog.text
-    assert list(result.steps["critic_step"]) == [2, 3, 4]  # on from step 1
+    assert f"Resuming training from checkpoint {written}: epoch 1, step 1 of it" in caplog.text
+    assert list(result.steps["critic_step"]) == [1, 2, 3, 4]  # step 1 from before the crash
