@@ -210,7 +210,12 @@ class TrainingSession:
         at) and the next older one tried."""
         state = [*self.wgan.variables, *self.wgan.critic_optimizer.variables,
                  *self.wgan.generator_optimizer.variables]  # fmt: skip
-        initial = [keras.ops.convert_to_numpy(v) for v in state]
+        # a copy to undo a partial restore with, taken only when there is something to restore
+        initial = (
+            [keras.ops.convert_to_numpy(v) for v in state]
+            if checkpoints.latest(self.run_dir)
+            else []
+        )
         while (found := checkpoints.latest(self.run_dir)) is not None:
             try:
                 progress = checkpoints.restore(found, self.wgan)
