@@ -115,3 +115,69 @@ def test_reused_fakes_refuses_what_it_does_not_measure():
     wgan = make_wgan(n_critic=2)
     with pytest.raises(SystemExit, match="n_critic 2"):
         reused_fakes_class()(wgan.generator, wgan.critic, latent_dim=100, n_critic=2)
+
+
+def logged_run(client, experiment: str, seconds: list[float], fids: list[float]) -> str:
+    """A finished run as `kedro run` logs one: an epoch's seconds and its raw and moving-average
+    judgings (the moving average 1 worse), the real images' floor and the final evaluation."""
+    run = client.create_run(experiment, tags={"kedro_command": "kedro run --env clipped"})
+    run_id = run.info.run_id
+    client.log_param(run_id, "training.normalization", "batch")
+    for epoch, (s, fid) in enumerate(zip(seconds, fids, strict=True), start=1):
+        client.log_metric(run_id, "epoch_seconds", s, step=epoch)
+        for prefix, value in (("judge", fid), ("judge_ema", fid + 1)):
+            scores = {"fid": value, "precision": 0.6, "recall": 0.8,
+                      "rarest_class_share": 0.08, "commonest_class_share": 0.12}  # fmt: skip
+            for key, score in scores.items():
+                client.log_metric(run_id, f"{prefix}.{key}", score, step=epoch)
+    for key, value in {"eval.real.fid": 1.0, "eval.generated.fid": 2.5, "best_epoch": 3,
+                       "eval.generated.precision": 0.75, "eval.generated.recall": 0.6,
+                       "eval.generated.rarest_class_share": 0.08,
+                       "eval.generated.commonest_class_share": 0.12}.items():  # fmt: skip
+        client.log_metric(run_id, key, value)
+    client.set_terminated(run_id)
+    return run_id
+
+
+def test_equal_minutes_puts_each_epoch_at_its_runs_median_pace_and_checks_the_targets(tmp_path):
+    """benchmarks/equal_minutes.py on two runs in another store: a paused first epoch does not
+    move the others (the median epoch sets the pace), a mark gets the last judging before it,
+    a mark past a run's end gets its last judging, said so, the final evaluation's targets are checked."""
+    import mlflow  # noqa: PLC0415
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    client = mlflow.MlflowClient(uri)
+    experiment = client.create_experiment("wgan", artifact_location=str(tmp_path / "artifacts"))
+    paused = logged_run(client, experiment, [600, 120, 120, 130], [50, 20, 9, 11])
+    steady = logged_run(client, experiment, [60, 60, 60], [40, 30, 10])
+    out = tmp_path / "equal.json"
+    script = PROJECT_ROOT / "benchmarks" / "equal_minutes.py"
+    command = [sys.executable, str(script), "--run", f"paused={paused}@{uri}",
+               "--run", f"steady={steady}@{uri}", "--minutes", "4", "--minutes", "8",
+               "--machine", "a test", "--out", str(out)]  # fmt: skip
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
+    assert result.returncode == 0, result.stderr[-3000:]
+    first, second = json.loads(out.read_text())["runs"]
+    assert first["minutes_per_epoch"] == pytest.approx(125 / 60, abs=0.01)
+    assert [p["minutes"] for p in first["curve"]] == pytest.approx(
+        [2.08, 4.17, 6.25, 8.33], abs=0.01
+    )
+    assert [p["source"] for p in first["curve"]] == ["raw"] * 4
+    assert first["at_minutes"]["4"]["epoch"] == 1 and first["at_minutes"]["8"]["epoch"] == 3
+    assert not first["at_minutes"]["8"]["ended_before"]
+    # the steady run ended at 3 minutes: at 8 its last judging stands, said to be its end
+    assert second["at_minutes"]["4"]["epoch"] == 3 and not second["at_minutes"]["4"]["ended_before"]
+    assert second["at_minutes"]["8"]["epoch"] == 3 and second["at_minutes"]["8"]["ended_before"]
+    assert first["normalization"] == "batch" and first["kept_epoch"] == 3
+    # the final evaluation: FID 2.5 within 3x the floor, precision 0.75, recall 0.6, shares in range
+    assert all(first["final"]["targets"].values())
+    # epoch 3's judging: FID 9 (not within 3x the floor), shares in range, precision 0.6, recall 0.8
+    assert list(first["at_minutes"]["8"]["targets"].values()) == [False, True, False, True]
+
+    unfinished = client.create_run(experiment).info.run_id  # still running: refused, by name
+    refused = subprocess.run(
+        [*command[:2], "--run", f"open={unfinished}@{uri}", "--machine", "a test"],
+        capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert refused.returncode != 0
+    assert f"--run open: run {unfinished} has not finished" in refused.stderr
