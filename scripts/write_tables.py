@@ -268,6 +268,45 @@ def judged_together(name: str) -> str:
 # benchmarks/README.md
 
 
+def clipped_batchnorm() -> str:
+    """Runs compared at equal training minutes (benchmarks/equal_minutes.py --out)."""
+    results = load("clipped_batchnorm.json")
+    marks = list(results["runs"][0]["at_minutes"])
+
+    def met(targets: dict) -> str:
+        passed = [name for name, ok in targets.items() if ok]
+        return f"{len(passed)} of {len(targets)}" + (f" ({', '.join(passed)})" if passed else "")
+
+    def at(point: dict | None) -> str:
+        if point is None:
+            return "no judging yet"
+        end = ", its end" if point["ended_before"] else ""
+        return (f"epoch {point['epoch']} ({point['minutes']:.0f} min{end}): FID "
+                f"{point['fid']:.1f}, {met(point['targets'])}")  # fmt: skip
+
+    rows = []
+    for r in results["runs"]:
+        final = r["final"]
+        rows.append([
+            r["name"], r["normalization"], f"{r['minutes_per_epoch']:.2f}",
+            *(at(r["at_minutes"][m]) for m in marks),
+            f"{r['kept_epoch']} of {r['epochs']}", f"{final['fid']:.1f}",
+            f"{final['precision']:.2f}", f"{final['recall']:.2f}",
+            f"{pct(final['rarest_class_share'])} / {pct(final['commonest_class_share'])}",
+            met(final["targets"]),
+        ])  # fmt: skip
+    header = [
+        "run", "normalization", "minutes an epoch", *(f"at {m} min (judged on 2,000)" for m in marks),
+        "kept epoch", "FID", "precision", "recall", "rarest / commonest digit", "targets (10,000)",
+    ]  # fmt: skip
+    commands = ", ".join(f"{r['name']}: `{r['command']}`" for r in results["runs"])
+    return (
+        table(header, rows)
+        + f"\n\nRuns: {commands}. Compared: `{results['command']}`. "
+        + source(results, "clipped_batchnorm.json")
+    )
+
+
 def train_speed() -> str:
     """The table `python benchmarks/train_speed.py` prints, from the file it wrote."""
     spec = importlib.util.spec_from_file_location(
@@ -515,6 +554,7 @@ TABLES: dict[str, Callable[[], str]] = {
     "sweep_clipped": lambda: sweep_table("sweep_clipped.json"),
     "levers": lambda: judged_together("levers.json"),
     "best_16_epochs": lambda: judged_together("best_16_epochs.json"),
+    "clipped_batchnorm": clipped_batchnorm,
 }  # fmt: skip
 
 
