@@ -141,8 +141,8 @@ def logged_run(client, experiment: str, seconds: list[float], fids: list[float])
 
 def test_equal_minutes_puts_each_epoch_at_its_runs_median_pace_and_checks_the_targets(tmp_path):
     """benchmarks/equal_minutes.py on two runs in another store: a paused first epoch does not
-    move the others (the median epoch sets the pace), a mark gets the last judging before it,
-    a mark past a run's end gets its last judging, said so, the final evaluation's targets are checked."""
+    move the others (the median epoch sets the pace), a mark gets the last judging before it, a
+    mark past a run's end gets its last judging, said so; the targets are checked."""
     import mlflow  # noqa: PLC0415
 
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
