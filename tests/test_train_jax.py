@@ -116,12 +116,15 @@ def test_bad_parameters_stop_it_naming_the_key(tmp_path):
     assert not (project / "data" / "06_models" / "mnist").exists()
 
 
-def test_a_checkpoint_is_resumed_only_by_the_trainer_that_wrote_it(tmp_path, caplog):
+def test_a_checkpoint_is_resumed_only_by_the_trainer_that_wrote_it(tmp_path, caplog, monkeypatch):
     """fit shuffles an epoch with TensorFlow, the scanned trainer with NumPy: a checkpoint
     written mid-epoch by one and resumed by the other would go on with another batch order and
     skip other images. The checkpoint names its trainer: the other trainer says so, leaves it
     and starts afresh; the trainer that wrote it resumes it."""
     project = make_project_copy(tmp_path)
+    # the script sets KERAS_BACKEND=jax unless it is set: left set, every later command this
+    # test process starts (kedro run in other tests) would train on JAX
+    monkeypatch.setenv("KERAS_BACKEND", keras.backend.backend())
     spec = importlib.util.spec_from_file_location("train_jax", SCRIPT)
     tools = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(tools)
